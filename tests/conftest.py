@@ -1,0 +1,64 @@
+"""Shared fixtures: offscreen Qt, an isolated app home, --runslow, a tiny generated model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Qt: tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tiny_model import make_tiny_artifact
+
+from sscq_desktop.model.artifact import ModelArtifact
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run tests marked slow",
+    )
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    run_slow = config.getoption("--runslow")
+    skip_slow = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "qtbot" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(autouse=True)
+def app_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Every test gets its own SSCQ_DESKTOP_HOME: nothing touches the user's real folders."""
+    home = tmp_path_factory.mktemp("sscq_home")
+    monkeypatch.setenv("SSCQ_DESKTOP_HOME", str(home))
+    yield home
+
+
+@pytest.fixture
+def tiny_artifact_factory(tmp_path: Path) -> Callable[..., ModelArtifact]:
+    """Build tiny ONNX model artifacts (pure ONNX graph, no torch) on demand."""
+
+    def make(**kwargs: object) -> ModelArtifact:
+        name = str(kwargs.pop("filename", "tiny.onnx"))
+        return make_tiny_artifact(tmp_path / name, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def tiny_artifact(tiny_artifact_factory: Callable[..., ModelArtifact]) -> ModelArtifact:
+    """A 32-bit (M=8, K=16, L=4) tiny model with a 32 x 32 input."""
+    return tiny_artifact_factory()

@@ -1,0 +1,38 @@
+"""Project-level invariants: every package folder ships, no data sets are committed."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _listed_packages() -> set[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(config["tool"]["setuptools"]["packages"])
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    found = set()
+    for init in ROOT.glob("*/**/__init__.py"):
+        rel = init.parent.relative_to(ROOT)
+        if rel.parts[0] in {"sscq_desktop", "training"}:
+            found.add(".".join(rel.parts))
+    found.add("sscq_desktop_resources")
+    assert found == _listed_packages()
+
+
+def test_no_large_files_are_tracked_except_the_default_model() -> None:
+    out = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False
+    )
+    if out.returncode != 0:  # not a git checkout (an sdist): nothing to check
+        return
+    big = []
+    for name in out.stdout.decode().split("\0"):
+        path = ROOT / name
+        if name and path.is_file() and path.stat().st_size > 512 * 1024:
+            big.append(name)
+    assert big in ([], ["resources/default_model.onnx"]), big
