@@ -18,7 +18,7 @@ _CHUNK_BOOLS = 1 << 24  # bound on the (q, N, C) temporary of multi-label releva
 
 
 def relevance(
-    I: npt.ArrayLike,  # noqa: E741, N803 (faiss vocabulary)
+    I: npt.ArrayLike,  # noqa: E741 (faiss vocabulary)
     query_labels: npt.ArrayLike,
     db_labels: npt.ArrayLike,
 ) -> npt.NDArray[np.bool_]:
@@ -110,7 +110,7 @@ def average_precision(rel: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 def mean_average_precision(
-    I: npt.ArrayLike,  # noqa: E741, N803 (faiss vocabulary)
+    I: npt.ArrayLike,  # noqa: E741 (faiss vocabulary)
     query_labels: npt.ArrayLike,
     db_labels: npt.ArrayLike,
     *,
@@ -140,7 +140,7 @@ def mean_average_precision(
 
 
 def precision_at(
-    I: npt.ArrayLike,  # noqa: E741, N803 (faiss vocabulary)
+    I: npt.ArrayLike,  # noqa: E741 (faiss vocabulary)
     query_labels: npt.ArrayLike,
     db_labels: npt.ArrayLike,
     *,
@@ -170,7 +170,7 @@ def precision_at(
     return float((rel.sum(axis=1) / n).mean())
 
 
-def _first_columns(I: npt.ArrayLike, n: int) -> npt.NDArray[np.generic]:  # noqa: E741, N803
+def _first_columns(I: npt.ArrayLike, n: int) -> npt.NDArray[np.generic]:  # noqa: E741
     """Return the first ``n`` columns of a non-empty 2-D ``I``, or raise."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"n must be an int >= 1, got n={n!r}")

@@ -3,7 +3,7 @@
 The one implementation of the field's PQ distance (ARCHITECTURE.md, "Distance"),
 shared by the app's search and training's evaluation. Must not import torch, faiss, Qt.
 """
-# ruff: noqa: N803, N806 (faiss vocabulary: M)
+
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Serves the app's search and training's evaluation. Numpy only: must not import torch,
 faiss or Qt, nor loop in Python over database items (loops over queries/subspaces only).
 """
-# ruff: noqa: N806, E741 (faiss vocabulary: M, D, I)
+# ruff: noqa: E741 (faiss vocabulary: M, D, I)
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class PackedCodes:
         return self._n
 
     @property
-    def M(self) -> int:  # noqa: N802 (faiss vocabulary)
+    def M(self) -> int:
         """Number of subspaces."""
         return self._M
 
