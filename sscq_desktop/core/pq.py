@@ -4,7 +4,6 @@ The one implementation of the field's PQ distance (ARCHITECTURE.md, "Distance"),
 shared by the app's search and training's evaluation. Must not import torch, faiss, Qt.
 """
 
-
 from __future__ import annotations
 
 import logging

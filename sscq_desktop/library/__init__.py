@@ -1,0 +1,16 @@
+"""The photo library: catalog (SQLite), image loading, scanner, watcher, ingest, search.
+
+Plain Python, no Qt and no torch (ARCHITECTURE.md). The entry point is
+`sscq_desktop.library.library.Library`; long jobs are generators yielding
+`sscq_desktop.library.progress.Progress` (drive them with `run_job` or a for loop).
+Modules:
+
+- ``records``: typed ids (`PhotoId`, `FolderId`) and frozen records.
+- ``image_loader``: robust decoding (EXIF, draft, pixel cap, modes, errors).
+- ``content_key``: cheap content identity for move detection.
+- ``schema`` / ``catalog``: SQLite schema with migrations; one writer, many readers.
+- ``scanner`` / ``watcher``: disk reconciliation and debounced change events.
+- ``ingest`` / ``thumbnails``: parallel decode, batched encode, thumbnails.
+- ``search_service`` / ``duplicates``: in-memory code index, similar and near-duplicates.
+- ``model_registry`` / ``retrain``: models, switching, the trainer child process.
+"""

@@ -1,0 +1,143 @@
+"""Registered models: the shipped default, imported artifacts and models trained here.
+
+Imported and trained artifacts are validated (`read_artifact`) and copied into the app's
+``models/`` folder under their model id, then registered in the catalog; the default model
+stays where it ships. A model id names one model: importing a *different* file under an
+id already registered is refused, so codes of different models never mix. Which model is
+active is a catalog setting changed only through `Library.switch_model`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sscq_desktop.library.catalog import Catalog
+from sscq_desktop.library.records import ModelRecord, ModelSource
+from sscq_desktop.model.artifact import ArtifactError, ModelArtifact, read_artifact
+from sscq_desktop.paths import AppPaths, default_model_path
+
+logger = logging.getLogger(__name__)
+
+
+class ModelRegistry:
+    """Registers, validates and loads model artifacts.
+
+    Args:
+        catalog: The catalog writer (registration is a write).
+        paths: The app's folders (``models/`` receives copies of imported artifacts).
+    """
+
+    def __init__(self, catalog: Catalog, paths: AppPaths) -> None:
+        self._catalog = catalog
+        self._paths = paths
+
+    def ensure_default(self) -> ModelRecord | None:
+        """Register the shipped default model if it exists and is valid.
+
+        Returns:
+            Its record, or None when this installation has no (valid) default model.
+        """
+        path = default_model_path()
+        if not path.is_file():
+            return None
+        try:
+            artifact = read_artifact(path)
+        except ArtifactError as exc:
+            logger.error("the shipped default model is unusable: %s", exc)
+            return None
+        existing = self._catalog.model(artifact.model_id)
+        if existing is not None and existing.path == path:
+            return existing
+        return self._register(artifact, path, "default")
+
+    def default_model_id(self) -> str | None:
+        """Model id of the registered default model, if any."""
+        return next(
+            (m.model_id for m in self._catalog.models() if m.source == "default"), None
+        )
+
+    def import_artifact(
+        self, source: Path, *, origin: ModelSource = "imported"
+    ) -> ModelRecord:
+        """Validate a model file, copy it into ``models/`` and register it.
+
+        Args:
+            source: The ONNX artifact to import.
+            origin: ``imported`` (by the user) or ``trained`` (by the retrain job).
+
+        Returns:
+            The registered model (the existing record if this very file was imported before).
+
+        Raises:
+            ArtifactError: if the file is not a valid model, or another file is already
+                registered under the same model id.
+        """
+        artifact = read_artifact(source)
+        existing = self._catalog.model(artifact.model_id)
+        if existing is not None:
+            if existing.path.is_file() and _digest(existing.path) == _digest(source):
+                return existing
+            if existing.path.is_file():
+                raise ArtifactError(
+                    f"a different model with id {artifact.model_id!r} is already registered "
+                    f"({existing.path}); give the new model another id"
+                )
+        dest = self._paths.models_dir / f"{artifact.model_id}.onnx"
+        if source.resolve() != dest.resolve():
+            _copy_atomic(source, dest)
+        copied = read_artifact(dest)  # validate what will actually be loaded
+        return self._register(copied, dest, origin)
+
+    def load(self, model_id: str) -> ModelArtifact:
+        """Read and validate a registered model's file.
+
+        Raises:
+            ArtifactError: if the model is unknown or its file is missing or invalid.
+        """
+        record = self._catalog.model(model_id)
+        if record is None:
+            raise ArtifactError(f"model {model_id!r} is not registered")
+        artifact = read_artifact(record.path)
+        if artifact.model_id != model_id:
+            raise ArtifactError(
+                f"{record.path} now holds model {artifact.model_id!r}, not {model_id!r}"
+            )
+        return artifact
+
+    def _register(
+        self, artifact: ModelArtifact, path: Path, source: ModelSource
+    ) -> ModelRecord:
+        meta = artifact.metadata
+        return self._catalog.register_model(
+            model_id=meta.model_id,
+            path=path,
+            source=source,
+            M=meta.M,
+            K=meta.K,
+            L=meta.L,
+        )
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _copy_atomic(source: Path, dest: Path) -> None:
+    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,127 @@
+"""Typed ids and frozen records that the library hands to its callers (GUI, CLI).
+
+Plain data only: no SQL, no file access. The catalog builds these from rows; the search
+service builds `SearchHit`s from its scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NewType
+
+PhotoId = NewType("PhotoId", int)
+"""Row id of an image in the catalog; stable across moves and renames."""
+
+FolderId = NewType("FolderId", int)
+"""Row id of a library root folder in the catalog."""
+
+ImageStatus = Literal["pending", "ok", "error"]
+"""``pending``: not decoded yet (new or changed); ``ok``: decoded; ``error``: see ``error``."""
+
+ModelSource = Literal["default", "imported", "trained"]
+"""Where a registered model came from."""
+
+
+@dataclass(frozen=True)
+class FolderRecord:
+    """A library root folder.
+
+    Attributes:
+        id: Catalog id.
+        path: Absolute path of the folder.
+        polling: Whether the watcher must poll it (network drives) instead of native events.
+    """
+
+    id: FolderId
+    path: Path
+    polling: bool = False
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """One image file known to the catalog.
+
+    Attributes:
+        id: Catalog id.
+        folder_id: The library root folder that contains it.
+        path: Absolute path.
+        size: File size in bytes.
+        mtime_ns: Modification time in nanoseconds.
+        content_key: Cheap content identity (see `content_key`), None until first read.
+        width: Upright width in pixels, None until decoded.
+        height: Upright height in pixels, None until decoded.
+        taken_at: EXIF ``DateTimeOriginal`` as ISO text, if any.
+        status: Decoding status.
+        error: Why decoding failed, when ``status == "error"``.
+    """
+
+    id: PhotoId
+    folder_id: FolderId
+    path: Path
+    size: int
+    mtime_ns: int
+    content_key: str | None
+    width: int | None
+    height: int | None
+    taken_at: str | None
+    status: ImageStatus
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A model registered in the catalog.
+
+    Attributes:
+        model_id: The artifact's ``model_id``.
+        path: Where its ONNX file lives.
+        source: ``default``, ``imported`` or ``trained``.
+        registered_at: ISO timestamp of registration.
+        M: Number of codebooks.
+        K: Codewords per codebook.
+        L: Sub-vector dimension.
+    """
+
+    model_id: str
+    path: Path
+    source: ModelSource
+    registered_at: str
+    M: int
+    K: int
+    L: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result.
+
+    Attributes:
+        photo_id: The matching photo.
+        path: Its path at the time the in-memory index was built.
+        distance: ADC distance to the query (smaller is more similar).
+        model_id: The model whose codes produced the distance.
+        score: Similarity in [0, 1] (1: identical; 0: as far as a random pair of
+            library photos), what a threshold slider filters on.
+    """
+
+    photo_id: PhotoId
+    path: Path
+    distance: float
+    model_id: str
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Photos that are near-duplicates of each other.
+
+    Attributes:
+        photo_ids: Members, the first one being the lowest id.
+        paths: Their paths, in the same order.
+        max_distance: Largest embedding distance between a member and the first one.
+    """
+
+    photo_ids: tuple[PhotoId, ...]
+    paths: tuple[Path, ...]
+    max_distance: float

@@ -1,0 +1,199 @@
+"""In-memory code index of one model, and the searches run on it.
+
+`CodeIndex` is an immutable snapshot: the active model's codes as one `core.PackedCodes`,
+the photo ids they belong to and the model's codebook. A search takes one snapshot and
+uses nothing else, so a model switch (which swaps the snapshot) can never mix two models
+in one answer. ADC itself lives in `sscq_desktop.core`; this module only builds masks and
+exclusions from photo ids. Thread-safe: snapshots are read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sscq_desktop.core import Distance, PackedCodes, decode, distance_tables, search
+from sscq_desktop.library.catalog import CatalogReader
+from sscq_desktop.model.artifact import ArtifactMetadata
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class CodeIndex:
+    """The codes of one model, ready for ADC scans.
+
+    Attributes:
+        model_id: The model the codes come from.
+        photo_ids: Photo id of each row, ascending.
+        packed: The codes, packed for fast scans.
+        codebook: The model's PQ codebook.
+        distance: The model's ADC distance.
+        generation: The library's write generation the snapshot was built at.
+        reference_distance: Median distance between random pairs of library photos
+            (from their codes): the scale on which `score` maps distances to [0, 1].
+
+    Shape:
+        photo_ids: ``(n,)`` int64; codebook: ``(M, ksub, dsub)`` float32.
+    """
+
+    model_id: str
+    photo_ids: npt.NDArray[np.int64]
+    packed: PackedCodes
+    codebook: npt.NDArray[np.float32]
+    distance: Distance
+    generation: int = 0
+    reference_distance: float = 0.0
+
+    @classmethod
+    def load(
+        cls, reader: CatalogReader, metadata: ArtifactMetadata, *, generation: int = 0
+    ) -> CodeIndex:
+        """Build the snapshot of a model's codes from the catalog.
+
+        Args:
+            reader: A catalog connection.
+            metadata: The model's metadata (codebook, K, distance).
+            generation: Stored in the snapshot, to tell when it is stale.
+
+        Returns:
+            The snapshot.
+        """
+        ids, codes = reader.codes(metadata.model_id)  # (n,), (n, M)
+        return cls(
+            reference_distance=_reference_distance(
+                codes, metadata.codebooks, metadata.distance
+            ),
+            model_id=metadata.model_id,
+            photo_ids=ids,
+            packed=PackedCodes(codes, metadata.K),
+            codebook=metadata.codebooks,
+            distance=metadata.distance,
+            generation=generation,
+        )
+
+    def score(self, distance: float) -> float:
+        """Similarity in [0, 1]: 1 for identical, 0 at the typical distance or beyond."""
+        if self.reference_distance <= 0.0:
+            return 1.0 if distance <= 0.0 else 0.0
+        return max(0.0, 1.0 - distance / self.reference_distance)
+
+    def distance_for_score(self, score: float) -> float:
+        """The largest distance whose `score` is at least `score`."""
+        return max(0.0, (1.0 - score) * self.reference_distance)
+
+    @property
+    def size(self) -> int:
+        """Number of photos in the snapshot."""
+        return int(self.photo_ids.size)
+
+    def rows_of(self, photo_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Row numbers of the given photo ids; ids not in the snapshot are dropped."""
+        ids = np.asarray(photo_ids, dtype=np.int64).ravel()
+        if self.size == 0 or ids.size == 0:
+            return np.empty(0, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(self.photo_ids, ids), self.size - 1)
+        found: npt.NDArray[np.int64] = rows[self.photo_ids[rows] == ids].astype(
+            np.int64
+        )
+        return found
+
+    def row_or_missing(self, photo_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Row number of each photo id, -1 where the id is not in the snapshot."""
+        ids = np.asarray(photo_ids, dtype=np.int64).ravel()
+        if self.size == 0:
+            return np.full(ids.shape, -1, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(self.photo_ids, ids), self.size - 1)
+        return np.where(self.photo_ids[rows] == ids, rows, -1).astype(np.int64)
+
+    def search(
+        self,
+        query: npt.ArrayLike,
+        k: int,
+        *,
+        max_distance: float | None = None,
+        allowed_ids: npt.ArrayLike | None = None,
+        exclude_ids: Sequence[int] = (),
+    ) -> list[tuple[int, float]]:
+        """Nearest photos to a query embedding.
+
+        Args:
+            query: The query's continuous embedding.
+            k: Most results returned.
+            max_distance: Drop results farther than this.
+            allowed_ids: If given, only these photo ids may be returned (folder scope).
+            exclude_ids: Photo ids never returned (the query itself).
+
+        Returns:
+            ``(photo_id, distance)`` pairs, nearest first.
+
+        Raises:
+            ValueError: if `k` < 1 or the query has the wrong dimension.
+
+        Shape:
+            query: ``(M * dsub,)``.
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        if self.size == 0:
+            return []
+        xq = np.asarray(query, dtype=np.float32).reshape(1, -1)  # (1, d)
+        tables = distance_tables(
+            xq, self.codebook, distance=self.distance
+        )  # (1, M, ksub)
+        mask = None
+        if allowed_ids is not None:
+            mask = np.zeros(self.size, dtype=bool)
+            mask[self.rows_of(allowed_ids)] = True
+        exclude = self.rows_of(list(exclude_ids)) if exclude_ids else None
+        D, I = search(tables, self.packed, k, mask=mask, exclude=exclude)  # noqa: E741
+        out: list[tuple[int, float]] = []
+        for d, i in zip(D[0], I[0], strict=True):
+            if i < 0 or (max_distance is not None and d > max_distance):
+                break
+            out.append((int(self.photo_ids[i]), float(d)))
+        return out
+
+
+def vector_distance(
+    a: npt.NDArray[np.float32],
+    b: npt.NDArray[np.float32],
+    *,
+    codebook: npt.NDArray[np.float32],
+    distance: Distance,
+) -> npt.NDArray[np.float32]:
+    """The model's distance between continuous vectors, row by row.
+
+    Shape:
+        a, b: ``(n, M * dsub)``; codebook: ``(M, ksub, dsub)``; returns ``(n,)``.
+    """
+    M, _, dsub = codebook.shape
+    diff = (a - b).reshape(len(a), M, dsub)  # (n, M, dsub)
+    sq = np.einsum("nmd,nmd->nm", diff, diff)  # (n, M)
+    if distance == "subspace_l2":
+        out: npt.NDArray[np.float32] = np.sqrt(sq).sum(axis=1).astype(np.float32)
+    else:
+        out = sq.sum(axis=1).astype(np.float32)
+    return out
+
+
+def _reference_distance(
+    codes: npt.NDArray[np.uint8],
+    codebook: npt.NDArray[np.float32],
+    distance: Distance,
+    *,
+    pairs: int = 512,
+) -> float:
+    """Median distance between the reconstructions of random pairs of codes."""
+    n = len(codes)
+    if n < 2:
+        return 0.0
+    rng = np.random.default_rng(0)
+    i = rng.integers(0, n, size=pairs)
+    j = (i + rng.integers(1, n, size=pairs)) % n
+    a, b = decode(codes[i], codebook), decode(codes[j], codebook)  # (pairs, d)
+    return float(np.median(vector_distance(a, b, codebook=codebook, distance=distance)))

@@ -1,0 +1,267 @@
+"""Watch library folders for changes, debounced and coalesced into batches of paths.
+
+A watchdog observer streams events into a set of dirty paths; `FolderWatcher.next_batch`
+hands them out once the stream has been quiet for `debounce_s` (or after `max_delay_s`
+of continuous activity), so a burst of 10,000 copied files is one batch of work. Folders
+on network file systems, folders the native observer refuses (inotify watch limits) and
+everything when `force_polling` is set are watched by a polling observer instead. This
+module only reports paths; `Library.watch` reconciles them with the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+from sscq_desktop.library.image_loader import is_supported_name
+
+logger = logging.getLogger(__name__)
+
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "fuse.sshfs",
+        "sshfs",
+        "9p",
+        "davfs",
+        "fuse.rclone",
+        "afpfs",
+        "ncpfs",
+    }
+)
+"""File-system types (Linux ``/proc/mounts``) where native change events are unreliable."""
+
+COLLAPSE_THRESHOLD = 2000
+"""Above this many dirty paths, a batch is collapsed to their parent folders."""
+
+_RELEVANT = frozenset({"created", "modified", "moved", "deleted", "closed"})
+
+
+class FolderWatcher:
+    """Collects changed paths under library folders.
+
+    Thread-safe: watchdog threads add paths, one consumer thread calls `next_batch`.
+
+    Args:
+        debounce_s: A batch is released after this long without new events.
+        max_delay_s: ...or at the latest this long after its first event.
+        force_polling: Poll every folder instead of using native events.
+        polling_interval_s: Seconds between two polls of a polled folder.
+    """
+
+    def __init__(
+        self,
+        *,
+        debounce_s: float = 1.0,
+        max_delay_s: float = 10.0,
+        force_polling: bool = False,
+        polling_interval_s: float = 5.0,
+    ) -> None:
+        self._debounce = debounce_s
+        self._max_delay = max_delay_s
+        self._force_polling = force_polling
+        self._cond = threading.Condition()
+        self._dirty: dict[
+            Path, float
+        ] = {}  # path -> earliest time it may be handed out
+        self._first_event: float | None = None
+        self._last_event = 0.0
+        self._handler = _Handler(self)
+        self._native: BaseObserver | None = None
+        self._polling: BaseObserver = PollingObserver(timeout=polling_interval_s)
+        self._watches: dict[Path, tuple[BaseObserver, ObservedWatch]] = {}
+        self._started = False
+
+    @property
+    def polled_folders(self) -> list[Path]:
+        """Folders watched by polling."""
+        return [p for p, (obs, _) in self._watches.items() if obs is self._polling]
+
+    @property
+    def watched_folders(self) -> list[Path]:
+        """Every folder being watched."""
+        return list(self._watches)
+
+    def start(self) -> None:
+        """Start the observers (folders can be set before or after)."""
+        if self._started:
+            return
+        self._polling.start()
+        if not self._force_polling:
+            try:
+                native = Observer()
+                native.start()
+                self._native = native
+            except Exception as exc:  # no native backend on this platform or build
+                logger.warning(
+                    "native file watching unavailable (%s); polling instead", exc
+                )
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop and join the observers."""
+        for obs in (self._native, self._polling):
+            if obs is not None and obs.is_alive():
+                obs.stop()
+                obs.join(timeout=5)
+        self._started = False
+
+    def set_folders(self, folders: Iterable[tuple[Path, bool]]) -> None:
+        """Watch exactly these folders; each item is ``(path, must_poll)``."""
+        if not self._started:
+            self.start()
+        wanted = {path: poll for path, poll in folders}
+        for path in list(self._watches):
+            if path not in wanted:
+                obs, watch = self._watches.pop(path)
+                obs.unschedule(watch)
+        for path, poll in wanted.items():
+            if path in self._watches or not path.is_dir():
+                continue
+            self._watches[path] = self._schedule(path, poll or _on_network_fs(path))
+
+    def mark_dirty(
+        self, paths: Iterable[Path], *, not_before: float | None = None
+    ) -> None:
+        """Add paths to the next batches (also used to look again at deferred files).
+
+        Args:
+            paths: Changed paths (files or folders).
+            not_before: Monotonic time before which they are not handed out.
+        """
+        now = time.monotonic()
+        with self._cond:
+            for path in paths:
+                when = now if not_before is None else not_before
+                self._dirty[path] = max(self._dirty.get(path, 0.0), when)
+            if self._first_event is None:
+                self._first_event = now
+            self._last_event = now
+            self._cond.notify_all()
+
+    def next_batch(self, timeout: float) -> set[Path]:
+        """Wait up to `timeout` seconds for a debounced batch of dirty paths.
+
+        Returns:
+            The paths (possibly collapsed to parent folders), empty on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                ready = self._ready(now)
+                if ready:
+                    batch = {p for p, when in self._dirty.items() if when <= now}
+                    for p in batch:
+                        del self._dirty[p]
+                    self._first_event = now if self._dirty else None
+                    return _collapse(batch)
+                if now >= deadline:
+                    return set()
+                self._cond.wait(min(deadline - now, max(0.02, self._debounce / 4)))
+
+    def _ready(self, now: float) -> bool:
+        if not any(when <= now for when in self._dirty.values()):
+            return False
+        quiet = now - self._last_event >= self._debounce
+        overdue = (
+            self._first_event is not None and now - self._first_event >= self._max_delay
+        )
+        return quiet or overdue
+
+    def _schedule(self, path: Path, poll: bool) -> tuple[BaseObserver, ObservedWatch]:
+        if not poll and self._native is not None:
+            try:
+                return self._native, self._native.schedule(
+                    self._handler, str(path), recursive=True
+                )
+            except OSError as exc:  # inotify watch limit, unsupported file system...
+                logger.warning(
+                    "cannot watch %s natively (%s); polling it instead", path, exc
+                )
+        return self._polling, self._polling.schedule(
+            self._handler, str(path), recursive=True
+        )
+
+    def _on_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _RELEVANT:
+            return
+        paths: list[Path] = []
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if not raw:
+                continue
+            text = os.fsdecode(raw)
+            if event.is_directory or is_supported_name(text):
+                paths.append(Path(text))
+        if paths:
+            self.mark_dirty(paths)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, owner: FolderWatcher) -> None:
+        self._owner = owner
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self._owner._on_event(event)
+
+
+def _collapse(paths: set[Path]) -> set[Path]:
+    """Coalesce: drop paths under another dirty path; many paths become their folders."""
+    if len(paths) > COLLAPSE_THRESHOLD:
+        paths = {p.parent for p in paths}
+    ordered = sorted(paths, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for p in ordered:
+        if not any(p.is_relative_to(k) for k in kept):
+            kept.append(p)
+    return set(kept)
+
+
+def _on_network_fs(path: Path) -> bool:
+    """Whether `path` lives on a network file system (Linux only; False elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mounts = (
+            Path("/proc/mounts")
+            .read_text(encoding="utf-8", errors="replace")
+            .splitlines()
+        )
+    except OSError:
+        return False
+    best: tuple[int, str] = (-1, "")
+    target = str(path.resolve())
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        if (
+            target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        ) and len(mount_point) > best[0]:
+            best = (len(mount_point), fields[2])
+    return best[1] in NETWORK_FILESYSTEMS
+
+
+def describe(watcher: FolderWatcher) -> dict[str, Any]:
+    """A summary for diagnostics: folders watched natively and by polling."""
+    polled = set(watcher.polled_folders)
+    return {
+        "native": [str(p) for p in watcher.watched_folders if p not in polled],
+        "polling": [str(p) for p in sorted(polled)],
+    }

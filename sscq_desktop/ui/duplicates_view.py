@@ -1,0 +1,145 @@
+"""`DuplicatesView`: groups of near-duplicate photos, kept apart from "similar" results.
+
+Strict by default (a high score threshold); computed by the library in a `Task`; each group
+is a row with its members' thumbnails underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sscq_desktop.ui.errors import user_message
+from sscq_desktop.ui.library_backend import LibraryBackend, Photo
+from sscq_desktop.ui.signals import emit
+from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
+from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+_ICON = 72
+
+
+class DuplicatesView(QWidget):
+    """Near-duplicate groups.
+
+    Signals:
+        groups_ready(object): the `list[list[Photo]]` now shown.
+        preview_requested(object): a member `Photo` was double-clicked.
+    """
+
+    groups_ready = Signal(object)
+    preview_requested = Signal(object)
+
+    def __init__(
+        self,
+        backend: LibraryBackend,
+        runner: TaskRunner,
+        loader: ThumbnailLoader,
+        *,
+        threshold: float = 0.95,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self._runner = runner
+        self._loader = loader
+        self._requests = LatestRequest()
+        self._items: dict[str, list[QTreeWidgetItem]] = {}
+        self.threshold = threshold
+        self.loaded = False
+        self.groups: list[list[Photo]] = []
+        self.summary = QLabel(
+            "Near duplicates: photos that are almost the same picture."
+        )
+        refresh = QPushButton("Refresh")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Photo", "Folder"])
+        self.tree.setIconSize(QSize(_ICON, _ICON))
+        self.tree.setUniformRowHeights(False)
+        self.tree.setColumnWidth(0, 420)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(refresh)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 1)
+        refresh.clicked.connect(self.refresh)
+        self.tree.itemDoubleClicked.connect(self._on_tree_item_double_clicked)
+        loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
+
+    def refresh(self) -> None:
+        backend, threshold = self._backend, self.threshold
+        request_id = self._requests.next_id()
+        self.summary.setText("Looking for near duplicates…")
+
+        def fn(ctx: TaskContext) -> list[list[Photo]]:
+            return [list(g) for g in backend.near_duplicates(threshold=threshold)]
+
+        def success(groups: list[list[Photo]]) -> None:
+            if self._requests.is_current(request_id) and shiboken6.isValid(self):
+                self.set_groups(groups)
+
+        def failure(exc: BaseException) -> None:
+            if shiboken6.isValid(self):
+                self.summary.setText(
+                    f"Could not look for duplicates: {user_message(exc)}"
+                )
+
+        Task(fn).on_success(success).on_failure(failure).start(self._runner)
+
+    def set_groups(self, groups: Sequence[Sequence[Photo]]) -> None:
+        self.loaded = True
+        self.groups = [list(g) for g in groups]
+        self.tree.clear()
+        self._items.clear()
+        for n, group in enumerate(self.groups, start=1):
+            parent = QTreeWidgetItem([f"Group {n} — {len(group)} photos", ""])
+            self.tree.addTopLevelItem(parent)
+            for photo in group:
+                child = QTreeWidgetItem([photo.path.name, str(photo.folder)])
+                child.setData(0, Qt.ItemDataRole.UserRole, photo)
+                child.setToolTip(0, str(photo.path))
+                child.setSizeHint(0, QSize(_ICON, _ICON + 4))
+                self._set_icon(child, photo.path)
+                parent.addChild(child)
+            parent.setExpanded(True)
+        total = sum(len(g) for g in self.groups)
+        self.summary.setText(
+            f"{len(self.groups)} groups of near duplicates ({total} photos)"
+            if self.groups
+            else "No near duplicates found."
+        )
+        emit(self.groups_ready, self.groups)
+
+    def _set_icon(self, item: QTreeWidgetItem, path: Path) -> None:
+        pix = self._loader.pixmap(path, _ICON)
+        if pix is None:
+            self._items.setdefault(str(path), []).append(item)
+            pix = self._loader.placeholder(_ICON)
+        item.setIcon(0, QIcon(pix))
+
+    def _on_loader_thumbnail_ready(self, path: str, size: int) -> None:
+        if size != _ICON:
+            return
+        items = self._items.pop(path, [])
+        pix = self._loader.pixmap(path, size) if items else None
+        if pix is not None:
+            for item in items:
+                item.setIcon(0, QIcon(pix))
+
+    def _on_tree_item_double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        photo = item.data(0, Qt.ItemDataRole.UserRole)
+        if isinstance(photo, Photo):
+            emit(self.preview_requested, photo)

@@ -1,0 +1,117 @@
+"""`FoldersPanel`: the watched folders with their photo counts and status; add and remove.
+
+Shows what `LibraryBackend.folders()` reported last; it never touches the disk itself.
+A folder that disappeared is shown in red with the reason, not hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sscq_desktop.ui.library_backend import FolderState
+from sscq_desktop.ui.signals import emit
+
+_STATUS_TEXT = {
+    "ok": "",
+    "indexing": "indexing…",
+    "missing": "missing on disk",
+    "error": "error",
+}
+
+
+def folder_label(folder: FolderState) -> str:
+    """What a folder row says: name, count and (if not ok) its status."""
+    name = folder.path.name or str(folder.path)
+    noun = "photo" if folder.photo_count == 1 else "photos"
+    text = f"{name}  —  {folder.photo_count:,} {noun}"
+    status = _STATUS_TEXT.get(folder.status, folder.status)
+    return f"{text}  ({status})" if status else text
+
+
+class FoldersPanel(QWidget):
+    """The library's folders.
+
+    Signals:
+        add_requested(object): the user picked a folder (a `Path`) to add.
+        remove_requested(object): the user asked to remove a folder (a `Path`).
+    """
+
+    add_requested = Signal(object)
+    remove_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._folders: list[FolderState] = []
+        title = QLabel("<b>Folders</b>")
+        self.list_widget = QListWidget()
+        self.list_widget.setObjectName("folders_list")
+        self.list_widget.setWordWrap(True)
+        self.add_button = QPushButton("Add…")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(title)
+        layout.addWidget(self.list_widget, 1)
+        layout.addLayout(buttons)
+        self.add_button.clicked.connect(self._on_add_button_clicked)
+        self.remove_button.clicked.connect(self._on_remove_button_clicked)
+        self.list_widget.currentRowChanged.connect(self._on_list_current_row_changed)
+
+    @property
+    def folders(self) -> list[FolderState]:
+        return self._folders
+
+    def set_folders(self, folders: Sequence[FolderState]) -> None:
+        current = self.selected_folder()
+        self._folders = sorted(folders, key=lambda f: str(f.path).lower())
+        self.list_widget.clear()
+        for folder in self._folders:
+            item = QListWidgetItem(folder_label(folder))
+            tip = str(folder.path)
+            if folder.error:
+                tip += f"\n{folder.error}"
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole, folder.path)
+            if folder.status in ("missing", "error"):
+                item.setForeground(QBrush(QColor(200, 40, 40)))
+            self.list_widget.addItem(item)
+            if current is not None and folder.path == current:
+                self.list_widget.setCurrentItem(item)
+        self.remove_button.setEnabled(self.selected_folder() is not None)
+
+    def selected_folder(self) -> Path | None:
+        if self.list_widget.currentRow() < 0:
+            return None
+        path = self.list_widget.currentItem().data(Qt.ItemDataRole.UserRole)
+        return path if isinstance(path, Path) else None
+
+    def _on_add_button_clicked(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        if chosen:
+            emit(self.add_requested, Path(chosen))
+
+    def _on_remove_button_clicked(self) -> None:
+        path = self.selected_folder()
+        if path is not None:
+            emit(self.remove_requested, path)
+
+    def _on_list_current_row_changed(self, row: int) -> None:
+        self.remove_button.setEnabled(row >= 0)

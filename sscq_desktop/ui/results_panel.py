@@ -1,0 +1,271 @@
+"""`ResultsPanel`: the query, its ranked similar photos, a threshold slider and a folder scope.
+
+Runs every search in a `Task`; the latest query wins (stale answers are dropped by request
+id). Moving the slider or changing the scope re-runs the current query after a short
+debounce. The panel never encodes or scans on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sscq_desktop.ui.errors import show_exception, user_message
+from sscq_desktop.ui.library_backend import FolderState, Hit, LibraryBackend, Photo
+from sscq_desktop.ui.photo_grid_view import PhotoGridView
+from sscq_desktop.ui.results_model import ResultsModel
+from sscq_desktop.ui.signals import emit
+from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
+from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+logger = logging.getLogger(__name__)
+
+_QUERY_ICON = 112
+_DEBOUNCE_MS = 150
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the user searched from: a photo of the library, or any image file."""
+
+    path: Path
+    photo_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        where = "library photo" if self.photo_id is not None else "image"
+        return f"Similar to {where} {self.path.name}"
+
+
+class ResultsPanel(QWidget):
+    """Ranked similar photos for the current query.
+
+    Signals:
+        results_ready(object): the `list[Hit]` now shown (after filters), on the GUI thread.
+        search_failed(str): a search failed; the message is user-readable.
+        find_similar_requested(object), preview_requested(object): from the results grid.
+    """
+
+    results_ready = Signal(object)
+    search_failed = Signal(str)
+    find_similar_requested = Signal(object)
+    preview_requested = Signal(object)
+
+    def __init__(
+        self,
+        backend: LibraryBackend,
+        runner: TaskRunner,
+        loader: ThumbnailLoader,
+        *,
+        k: int = 60,
+        threshold: float = 0.0,
+        thumbnail_size: int = 160,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self._runner = runner
+        self._loader = loader
+        self._requests = LatestRequest()
+        self.k = k
+        self.query: Query | None = None
+        self.last_search_s: float | None = None
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._on_debounce_timeout)
+
+        self.query_icon = QLabel()
+        self.query_icon.setFixedSize(_QUERY_ICON, _QUERY_ICON)
+        self.query_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.query_icon.setStyleSheet("border: 1px solid palette(mid);")
+        self.query_label = QLabel(
+            "Right-click a photo and choose Find similar, or drop an image here."
+        )
+        self.query_label.setWordWrap(True)
+        self.count_label = QLabel("")
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 100)
+        self.threshold_slider.setValue(round(threshold * 100))
+        self.threshold_slider.setToolTip("Hide results less similar than this")
+        self.threshold_value = QLabel()
+        self.scope_combo = QComboBox()
+        self.scope_combo.setToolTip("Only show photos from this folder")
+        self.scope_combo.addItem("All folders", None)
+        self.model = ResultsModel(loader, thumbnail_size=thumbnail_size)
+        self.view = PhotoGridView(thumbnail_size=thumbnail_size, caption_lines=2)
+        self.view.setObjectName("results_view")
+        self.view.setModel(self.model)
+
+        text = QVBoxLayout()
+        text.addWidget(self.query_label)
+        text.addWidget(self.count_label)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Minimum similarity"))
+        filters.addWidget(self.threshold_slider, 1)
+        filters.addWidget(self.threshold_value)
+        filters.addSpacing(12)
+        filters.addWidget(QLabel("Folder"))
+        filters.addWidget(self.scope_combo, 1)
+        text.addLayout(filters)
+        header = QHBoxLayout()
+        header.addWidget(self.query_icon)
+        header.addLayout(text, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.view, 1)
+        self._update_threshold_label()
+
+        self.threshold_slider.valueChanged.connect(
+            self._on_threshold_slider_value_changed
+        )
+        self.scope_combo.currentIndexChanged.connect(
+            self._on_scope_combo_current_index_changed
+        )
+        self.view.find_similar_requested.connect(self.find_similar_requested)
+        self.view.preview_requested.connect(self.preview_requested)
+        loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
+
+    # -- public ---------------------------------------------------------------
+
+    @property
+    def threshold(self) -> float:
+        return self.threshold_slider.value() / 100.0
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold_slider.setValue(round(value * 100))
+
+    @property
+    def scope(self) -> list[Path] | None:
+        data = self.scope_combo.currentData()
+        return [data] if isinstance(data, Path) else None
+
+    def set_scope(self, folder: Path | None) -> None:
+        for i in range(self.scope_combo.count()):
+            if self.scope_combo.itemData(i) == folder:
+                self.scope_combo.setCurrentIndex(i)
+                return
+        raise ValueError(f"{folder} is not one of the library's folders")
+
+    def set_folders(self, folders: Sequence[FolderState]) -> None:
+        """Refresh the scope choices, keeping the current one when it still exists."""
+        current = self.scope_combo.currentData()
+        self.scope_combo.blockSignals(True)
+        self.scope_combo.clear()
+        self.scope_combo.addItem("All folders", None)
+        for folder in folders:
+            self.scope_combo.addItem(folder.path.name or str(folder.path), folder.path)
+            self.scope_combo.setItemData(
+                self.scope_combo.count() - 1,
+                str(folder.path),
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        index = self.scope_combo.findData(current) if current is not None else 0
+        self.scope_combo.setCurrentIndex(max(index, 0))
+        self.scope_combo.blockSignals(False)
+
+    def search_photo(self, photo: Photo | Hit) -> None:
+        """Find photos similar to a photo of the library."""
+        self._set_query(Query(path=photo.path, photo_id=photo.photo_id))
+
+    def search_file(self, path: Path) -> None:
+        """Find photos similar to any image file."""
+        self._set_query(Query(path=path))
+
+    def refresh(self) -> None:
+        """Re-run the current query now (filters changed, model switched)."""
+        self._debounce.stop()
+        if self.query is None:
+            return
+        query, k = self.query, self.k
+        threshold, scope = self.threshold, self.scope
+        request_id = self._requests.next_id()
+        backend = self._backend
+        started = time.perf_counter()
+
+        def fn(ctx: TaskContext) -> Sequence[Hit]:
+            if query.photo_id is not None:
+                return backend.similar_to_photo(
+                    query.photo_id, k=k, threshold=threshold, folders=scope
+                )
+            return backend.similar_to_file(
+                query.path, k=k, threshold=threshold, folders=scope
+            )
+
+        def success(hits: Sequence[Hit]) -> None:
+            if self._requests.is_current(request_id):  # the latest query wins
+                self.last_search_s = time.perf_counter() - started
+                self._apply_hits(hits)
+
+        def failure(exc: BaseException) -> None:
+            if self._requests.is_current(request_id):
+                self.model.set_hits([])
+                self.count_label.setText(user_message(exc))
+                emit(self.search_failed, user_message(exc))
+                show_exception(self, exc, title="Search failed")
+
+        Task(fn).on_success(success).on_failure(failure).start(self._runner)
+
+    # -- private --------------------------------------------------------------
+
+    def _set_query(self, query: Query) -> None:
+        self.query = query
+        self.query_label.setText(query.label)
+        self.query_label.setToolTip(str(query.path))
+        self.count_label.setText("Searching…")
+        pix = self._loader.pixmap(query.path, _QUERY_ICON)
+        self.query_icon.setPixmap(
+            pix if pix is not None else self._loader.placeholder(_QUERY_ICON)
+        )
+        self.refresh()
+
+    def _apply_hits(self, hits: Sequence[Hit]) -> None:
+        # The backend filters too; filtering again here keeps the panel honest with any backend.
+        threshold, scope = self.threshold, self.scope
+        shown = [
+            h
+            for h in hits
+            if h.score >= threshold and (scope is None or h.folder in scope)
+        ]
+        self.model.set_hits(shown)
+        if shown:
+            self.view.scrollToTop()
+        noun = "photo" if len(shown) == 1 else "photos"
+        self.count_label.setText(f"{len(shown)} similar {noun}")
+        emit(self.results_ready, shown)
+
+    def _update_threshold_label(self) -> None:
+        self.threshold_value.setText(f"{self.threshold_slider.value()}%")
+
+    def _on_threshold_slider_value_changed(self, _value: int) -> None:
+        self._update_threshold_label()
+        self._debounce.start()
+
+    def _on_scope_combo_current_index_changed(self, _index: int) -> None:
+        self._debounce.start()
+
+    def _on_debounce_timeout(self) -> None:
+        self.refresh()
+
+    def _on_loader_thumbnail_ready(self, path: str, size: int) -> None:
+        if (
+            self.query is not None
+            and size == _QUERY_ICON
+            and path == str(self.query.path)
+        ):
+            pix = self._loader.pixmap(path, size)
+            if pix is not None:
+                self.query_icon.setPixmap(pix)

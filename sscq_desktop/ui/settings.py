@@ -1,0 +1,135 @@
+"""`AppSettings`: the user's preferences, a frozen dataclass saved as TOML in the config dir.
+
+Loading never fails: a missing or damaged file gives the defaults (logged). Writing is by
+hand (a flat table of scalars) through a temporary file and a rename. Window geometry lives
+in QSettings, not here. Qt-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+logger = logging.getLogger(__name__)
+
+GallerySort = Literal["date", "name", "folder"]
+Device = Literal["auto", "cpu", "cuda"]
+GALLERY_SORTS: tuple[GallerySort, ...] = ("date", "name", "folder")
+DEVICES: tuple[Device, ...] = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """User preferences; the settings dialog produces a new instance."""
+
+    first_run_done: bool = (
+        False  # False until the user picked (or declined) a first folder
+    )
+    gallery_sort: GallerySort = (
+        "date"  # gallery order: "date" (newest first), "name", "folder"
+    )
+    thumbnail_size: int = 160  # gallery thumbnail side in pixels (96-256 reads well)
+    results_k: int = 60  # how many similar photos a search returns
+    similarity_threshold: float = (
+        0.0  # hide results below this score (0-1); 0 shows all
+    )
+    duplicate_threshold: float = 0.95  # near-duplicate score (0-1); strict by default
+    device: Device = "auto"  # retrain device: "auto", "cpu" or "cuda"
+    retrain_bits: int = 32  # code length proposed by the retrain dialog: 16, 32 or 64
+    retrain_minutes: int = 10  # time budget proposed by the retrain dialog
+
+    def __post_init__(self) -> None:
+        if self.gallery_sort not in GALLERY_SORTS:
+            raise ValueError(
+                f"gallery_sort must be one of {GALLERY_SORTS}, got {self.gallery_sort!r}"
+            )
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if not 32 <= self.thumbnail_size <= 512:
+            raise ValueError(
+                f"thumbnail_size must be in [32, 512], got {self.thumbnail_size}"
+            )
+        if not 1 <= self.results_k <= 10_000:
+            raise ValueError(f"results_k must be in [1, 10000], got {self.results_k}")
+        for name in ("similarity_threshold", "duplicate_threshold"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if self.retrain_bits not in (16, 32, 64):
+            raise ValueError(
+                f"retrain_bits must be 16, 32 or 64, got {self.retrain_bits}"
+            )
+        if not 1 <= self.retrain_minutes <= 24 * 60:
+            raise ValueError(
+                f"retrain_minutes must be in [1, 1440], got {self.retrain_minutes}"
+            )
+
+    def replace(self, **changes: Any) -> AppSettings:
+        """A copy with `changes` applied (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(path: Path) -> AppSettings:
+    """Read settings from `path`; defaults for anything missing, unknown or invalid."""
+    if not path.is_file():
+        return AppSettings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        logger.warning("settings file %s is unreadable (%s); using defaults", path, exc)
+        return AppSettings()
+    settings = AppSettings()
+    types = {
+        f.name: type(getattr(settings, f.name)) for f in dataclasses.fields(settings)
+    }
+    for key, value in raw.items():
+        want = types.get(key)
+        if want is None:
+            logger.warning("ignoring unknown setting %r", key)
+            continue
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            logger.warning(
+                "ignoring setting %r: expected %s, got %r", key, want.__name__, value
+            )
+            continue
+        try:
+            settings = settings.replace(**{key: value})
+        except ValueError as exc:
+            logger.warning("ignoring setting %r: %s", key, exc)
+    return settings
+
+
+def save_settings(settings: AppSettings, path: Path) -> None:
+    """Write `settings` to `path` as TOML, atomically."""
+    lines = ["# SSCQ Desktop settings (written by the app; edit while it is closed)"]
+    for f in dataclasses.fields(settings):
+        lines.append(f"{f.name} = {_toml_value(getattr(settings, f.name))}")
+    text = "\n".join(lines) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -1,0 +1,131 @@
+"""`SettingsDialog`: edit `AppSettings` and choose the active model (default or trained).
+
+Produces a new `AppSettings` (never mutates one); `app.py` saves it. The model list is
+read from the library in a `Task`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import shiboken6
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sscq_desktop.ui.library_backend import LibraryBackend, ModelInfo
+from sscq_desktop.ui.settings import DEVICES, AppSettings
+from sscq_desktop.ui.signals import emit
+from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
+
+
+class SettingsDialog(QDialog):
+    """Preferences and the active model.
+
+    Signals:
+        settings_accepted(object): the new `AppSettings`.
+        model_chosen(str): the model id the user wants active (may be the current one).
+        models_loaded(): the model list is filled.
+    """
+
+    settings_accepted = Signal(object)
+    model_chosen = Signal(str)
+    models_loaded = Signal()
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        backend: LibraryBackend,
+        runner: TaskRunner,
+        *,
+        active_model: ModelInfo | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = settings
+        self._active = active_model
+        self.model_combo = QComboBox()
+        self.model_combo.setEnabled(False)
+        self.model_combo.addItem("Loading…", None)
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 1000)
+        self.k_spin.setValue(settings.results_k)
+        self.duplicates_spin = QDoubleSpinBox()
+        self.duplicates_spin.setRange(0.5, 1.0)
+        self.duplicates_spin.setSingleStep(0.01)
+        self.duplicates_spin.setValue(settings.duplicate_threshold)
+        self.thumb_spin = QSpinBox()
+        self.thumb_spin.setRange(64, 320)
+        self.thumb_spin.setSingleStep(16)
+        self.thumb_spin.setValue(settings.thumbnail_size)
+        self.device_combo = QComboBox()
+        for device in DEVICES:
+            self.device_combo.addItem(
+                device.upper() if device != "auto" else "Automatic", device
+            )
+        self.device_combo.setCurrentIndex(DEVICES.index(settings.device))
+        form = QFormLayout()
+        form.addRow("Active model:", self.model_combo)
+        form.addRow("Results per search:", self.k_spin)
+        form.addRow("Near-duplicate strictness:", self.duplicates_spin)
+        form.addRow("Thumbnail size (next start):", self.thumb_spin)
+        form.addRow("Training device:", self.device_combo)
+        box = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(box)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+
+        def fn(ctx: TaskContext) -> list[ModelInfo]:
+            return list(backend.models())
+
+        Task(fn).on_success(self._on_task_models_loaded).start(runner)
+
+    def set_models(self, models: Sequence[ModelInfo]) -> None:
+        self.model_combo.clear()
+        ordered = sorted(models, key=lambda m: (not m.is_default, m.model_id))
+        for model in ordered:
+            label = f"{model.model_id} ({model.nbits} bits)"
+            if model.is_default:
+                label = f"Default — {label}"
+            self.model_combo.addItem(label, model.model_id)
+        if self._active is not None:
+            self.model_combo.setCurrentIndex(
+                max(0, self.model_combo.findData(self._active.model_id))
+            )
+        self.model_combo.setEnabled(bool(ordered))
+        emit(self.models_loaded)
+
+    def select_default_model(self) -> None:
+        self.model_combo.setCurrentIndex(0)  # the default sorts first
+
+    def new_settings(self) -> AppSettings:
+        return self._settings.replace(
+            results_k=self.k_spin.value(),
+            duplicate_threshold=round(self.duplicates_spin.value(), 3),
+            thumbnail_size=self.thumb_spin.value(),
+            device=self.device_combo.currentData(),
+        )
+
+    def accept(self) -> None:
+        emit(self.settings_accepted, self.new_settings())
+        model_id = self.model_combo.currentData()
+        if isinstance(model_id, str):
+            emit(self.model_chosen, model_id)
+        super().accept()
+
+    def _on_task_models_loaded(self, models: list[ModelInfo]) -> None:
+        if shiboken6.isValid(self):
+            self.set_models(models)

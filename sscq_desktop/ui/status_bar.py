@@ -1,0 +1,102 @@
+"""`StatusBar`: indexing progress, the active model and the execution provider.
+
+Counts, rate, ETA and pause/resume while a job runs. Shows what it is told; runs nothing.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+
+from sscq_desktop.ui.library_backend import ModelInfo, ProgressLike
+from sscq_desktop.ui.signals import emit
+
+
+def format_eta(seconds: float | None) -> str:
+    """``75`` -> ``"1:15"``, ``3700`` -> ``"1:01:40"``; ``"…"`` when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "…"
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def format_progress(verb: str, progress: ProgressLike) -> str:
+    """``"Indexing 120 / 2,000 · 35.2 photos/s · ETA 0:54"``."""
+    parts = [f"{verb} {progress.done:,} / {progress.total:,}"]
+    if progress.rate > 0:
+        parts.append(f"{progress.rate:.1f} photos/s")
+        parts.append(f"ETA {format_eta(progress.eta_s)}")
+    return " · ".join(parts)
+
+
+class StatusBar(QStatusBar):
+    """The window's status bar.
+
+    Signals:
+        pause_requested(): the user paused the running job.
+        resume_requested(): the user resumed it.
+    """
+
+    # No Signal(bool): PySide6 6.12 on Python 3.11 loses a reference to True on each
+    # emit of a Python bool, which aborts the interpreter at exit.
+    pause_requested = Signal()
+    resume_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.progress_label = QLabel("")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(180)
+        self.progress_bar.setTextVisible(False)
+        self.pause_button = QToolButton()
+        self.pause_button.setText("Pause")
+        self.pause_button.setCheckable(True)
+        self.model_label = QLabel("Model: …")
+        self.provider_label = QLabel("")
+        self.provider_label.setToolTip(
+            "Where the model runs (onnxruntime execution provider)"
+        )
+        self.addWidget(self.progress_label)
+        self.addWidget(self.progress_bar)
+        self.addWidget(self.pause_button)
+        self.addPermanentWidget(self.model_label)
+        self.addPermanentWidget(self.provider_label)
+        self.pause_button.toggled.connect(self._on_pause_button_toggled)
+        self.set_idle("")
+
+    def show_progress(self, verb: str, progress: ProgressLike) -> None:
+        self.progress_label.setText(format_progress(verb, progress))
+        self.progress_bar.setVisible(True)
+        self.pause_button.setVisible(True)
+        if progress.total > 0:
+            self.progress_bar.setRange(0, progress.total)
+            self.progress_bar.setValue(min(progress.done, progress.total))
+        else:
+            self.progress_bar.setRange(
+                0, 0
+            )  # busy indicator while the total is unknown
+
+    def set_idle(self, text: str) -> None:
+        self.progress_label.setText(text)
+        self.progress_bar.setVisible(False)
+        self.pause_button.setVisible(False)
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(False)
+        self.pause_button.setText("Pause")
+        self.pause_button.blockSignals(False)
+
+    def set_model(self, model: ModelInfo, provider: str) -> None:
+        kind = "default model" if model.is_default else "model"
+        self.model_label.setText(
+            f"{kind.capitalize()}: {model.model_id} ({model.nbits} bits)"
+        )
+        self.provider_label.setText(provider)
+
+    def _on_pause_button_toggled(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        if paused:
+            emit(self.pause_requested)
+        else:
+            emit(self.resume_requested)

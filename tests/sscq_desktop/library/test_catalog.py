@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sscq_desktop.library.catalog import Catalog, CatalogReader, IngestRecord
+from sscq_desktop.library.records import PhotoId
+from sscq_desktop.library.scanner import FileStat, Reconciliation
+from sscq_desktop.library.schema import (
+    SCHEMA_VERSION,
+    CatalogVersionError,
+    connect,
+    migrate,
+)
+
+
+def _catalog(tmp_path: Path) -> Catalog:
+    return Catalog(tmp_path / "catalog.sqlite3")
+
+
+def test_new_catalog_is_wal_and_at_the_latest_version(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    mode = cat._conn.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert cat._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert cat.integrity_check() == "ok"
+    cat.close()
+
+
+def test_migrates_an_old_catalog_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    conn = connect(path)
+    assert migrate(conn, target=1) == 1
+    conn.execute("INSERT INTO folders (path, added_at) VALUES ('/photos', 'then')")
+    conn.close()
+
+    cat = Catalog(path)
+
+    assert [f.path for f in cat.folders()] == [Path("/photos")]
+    assert cat.folders()[0].polling is False  # column added by migration 2
+    cat.close()
+
+
+def test_refuses_a_catalog_from_a_newer_app(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(CatalogVersionError, match="newer"):
+        Catalog(path)
+
+
+def test_nested_folders_are_merged(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    inner = cat.add_folder(tmp_path / "a" / "b")
+    assert cat.add_folder(tmp_path / "a" / "b") == inner
+    outer = cat.add_folder(tmp_path / "a")
+    assert [f.id for f in cat.folders()] == [outer.id]
+    assert cat.add_folder(tmp_path / "a" / "b").id == outer.id
+    cat.close()
+
+
+def _register(cat: Catalog, model_id: str = "m1") -> None:
+    cat.register_model(
+        model_id=model_id, path=Path("/m.onnx"), source="imported", M=2, K=16, L=2
+    )
+
+
+def test_records_outcomes_and_derives_pending_work(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    folder = cat.add_folder(tmp_path)
+    _register(cat)
+    files = [FileStat(tmp_path / f"{i}.jpg", 10, 1, folder.id) for i in range(5)]
+    cat.apply_reconciliation(Reconciliation(new=[(f, None) for f in files]))
+    work = cat.missing_work(["m1"], limit=3)
+    assert [w.path.name for w in work] == ["0.jpg", "1.jpg", "2.jpg"]
+    assert cat.count_missing(["m1"]) == 5
+
+    cat.record_ingest(
+        [
+            IngestRecord(
+                work[0].photo_id,
+                10,
+                1,
+                "k0",
+                4,
+                3,
+                encodings={"m1": (b"\x01\x02", b"\x00" * 8)},
+            ),
+            IngestRecord(work[1].photo_id, 10, 1, None, error="broken"),
+            IngestRecord(
+                PhotoId(999),
+                10,
+                1,
+                "k",
+                4,
+                3,
+                encodings={"m1": (b"\x01\x02", b"\x00" * 8)},
+            ),
+        ]
+    )
+
+    assert cat.count_missing(["m1"]) == 3  # failed files are not pending
+    ids, codes = cat.codes("m1")
+    assert ids.tolist() == [work[0].photo_id] and codes.tolist() == [
+        [1, 2]
+    ]  # no orphan for 999
+    assert cat.errors()[0][1] == "broken"
+    reader = CatalogReader(cat.path)
+    assert reader.stats().encoded == {"m1": 1}
+    reader.close()
+    cat.close()
+
+
+def test_switch_completes_only_when_every_image_is_encoded(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    folder = cat.add_folder(tmp_path)
+    _register(cat, "m1")
+    _register(cat, "m2")
+    cat.apply_reconciliation(
+        Reconciliation(new=[(FileStat(tmp_path / "a.jpg", 1, 1, folder.id), None)])
+    )
+    assert not cat.complete_switch("m2")
+    pid = cat.missing_work(["m2"])[0].photo_id
+    cat.record_ingest(
+        [
+            IngestRecord(
+                pid, 1, 1, "k", 1, 1, encodings={"m2": (b"\x00\x00", b"\x00" * 8)}
+            )
+        ]
+    )
+    assert cat.complete_switch("m2")
+    assert cat.active_model_id() == "m2" and cat.pending_model_id() is None
+    cat.close()

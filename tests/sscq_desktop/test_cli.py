@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sscq_desktop import cli
+from sscq_desktop.model.artifact import ModelArtifact
+
+
+def _photo(path: Path, seed: int, size: tuple[int, int] = (96, 64)) -> Path:
+    rng = np.random.default_rng(seed)
+    grid = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid, "RGB").resize(size, Image.Resampling.NEAREST).save(
+        path, quality=95
+    )
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    for i in range(8):
+        _photo(root / f"p{i}.jpg", seed=i)
+    (root / "broken.jpg").write_bytes(b"nope")
+    return root
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> object:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_index_similar_status_round_trip(
+    photos: Path,
+    tiny_artifact: ModelArtifact,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        cli.main(["--model", str(tiny_artifact.path), "index", str(photos), "--json"])
+        == 0
+    )
+    summary = _json(capsys)
+    assert isinstance(summary, dict)
+    assert summary["files"] == 9 and summary["errors"] == 1 and summary["images"] == 9
+
+    query = _photo(tmp_path / "query.png", seed=3, size=(300, 200))
+    assert cli.main(["similar", str(query), "--top", "3", "--json"]) == 0
+    hits = _json(capsys)
+    assert isinstance(hits, list) and len(hits) == 3
+    assert Path(hits[0]["path"]).name == "p3.jpg"
+    assert hits[0]["model_id"] == tiny_artifact.model_id
+
+    assert cli.main(["similar", str(query), "--top", "2"]) == 0
+    assert "p3.jpg" in capsys.readouterr().out.splitlines()[0]
+
+    assert cli.main(["status", "--json"]) == 0
+    status = _json(capsys)
+    assert isinstance(status, dict)
+    assert status["ok"] == 8 and status["errors"] == 1
+    assert status["active_model"] == tiny_artifact.model_id
+    assert status["failed"][0]["path"].endswith("broken.jpg")
+
+    assert cli.main(["models", "list", "--json"]) == 0
+    models = _json(capsys)
+    assert isinstance(models, list) and models[0]["active"] and models[0]["bits"] == 32
+
+
+def test_similar_with_unreadable_query_fails_cleanly(
+    photos: Path,
+    tiny_artifact: ModelArtifact,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("text")
+    assert cli.main(["similar", str(bad)]) == cli.EXIT_FAILURE
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_without_any_model_commands_explain_and_exit_3(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    query = _photo(tmp_path / "q.jpg", seed=1)
+    assert cli.main(["similar", str(query)]) == cli.EXIT_NO_MODEL
+    err = capsys.readouterr().err
+    assert "default model" in err and "models import" in err
+    assert cli.main(["index", str(photos)]) == cli.EXIT_NO_MODEL
+    assert cli.main(["doctor"]) == cli.EXIT_NO_MODEL
+    assert "NONE" in capsys.readouterr().out
+
+
+def test_doctor_reports_versions_provider_and_paths(
+    tiny_artifact: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--model", str(tiny_artifact.path), "doctor", "--json"]) == 0
+    report = _json(capsys)
+    assert isinstance(report, dict) and report["ok"] is True
+    assert report["execution provider"] in ("CPU", "CUDA")
+    assert "onnxruntime" in report and "data dir" in report
+    assert "ok" in report["catalog"]
+
+
+def test_models_import_and_use_switches_after_re_encoding(
+    photos: Path,
+    tiny_artifact: ModelArtifact,
+    tiny_artifact_factory: Callable[..., ModelArtifact],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
+    other = tiny_artifact_factory(model_id="tiny-other", seed=5, filename="other.onnx")
+    assert cli.main(["models", "import", str(other.path)]) == 0
+    assert cli.main(["models", "use", "tiny-other"]) == 0
+    assert "active model: tiny-other" in capsys.readouterr().out
+    assert cli.main(["models", "use", "no-such-model"]) == cli.EXIT_NO_MODEL
+    assert cli.main(["models", "import", str(photos / "p0.jpg")]) == cli.EXIT_NO_MODEL
+
+
+def test_duplicates_json(
+    photos: Path, tiny_artifact: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _photo(photos / "copy_of_p2.png", seed=2, size=(48, 32))
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
+    capsys.readouterr()
+    assert cli.main(["duplicates", "--json"]) == 0
+    groups = _json(capsys)
+    assert isinstance(groups, list)
+    assert [sorted(Path(p).name for p in g["paths"]) for g in groups] == [
+        ["copy_of_p2.png", "p2.jpg"]
+    ]
+
+
+def test_no_subcommand_starts_the_gui_or_says_why_not(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    def missing(name: str) -> object:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    assert cli.main([]) == cli.EXIT_FAILURE
+    assert "desktop app is not available" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2() -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["similar"])
+    assert info.value.code == 2

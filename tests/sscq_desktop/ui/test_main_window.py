@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import index_folders, write_photo, write_resized_copy
+from memory_library import MemoryLibrary
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from pytestqt.qtbot import QtBot
+
+from sscq_desktop.ui.main_window import MainWindow
+
+
+def test_window_opens_and_indexes_the_folder(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    assert window.gallery_model.rowCount() == 10
+    assert [f.photo_count for f in window.folders_panel.folders] == [10]
+    assert "10 photos" in window.folders_panel.list_widget.item(0).text()
+    assert "10 photos indexed" in window.status_bar.progress_label.text()
+    assert "tiny-test-model" in window.status_bar.model_label.text()
+    assert window.status_bar.provider_label.text() == "CPU"
+
+
+def test_context_menu_find_similar_puts_the_resized_copy_first(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    row = window.gallery_model.row_of(a / "beach.jpg")
+    assert row is not None
+    menu = window.gallery_view.context_menu_for(window.gallery_model.index(row))
+    assert menu is not None
+    assert [x.text() for x in menu.actions() if x.text()][:4] == [
+        "Find similar",
+        "Open",
+        "Show in folder",
+        "Copy path",
+    ]
+    with qtbot.waitSignal(
+        window.results_panel.results_ready, timeout=10_000
+    ) as blocker:
+        menu.findChild(type(menu.actions()[0]), "find_similar_action").trigger()
+    hits = blocker.args[0]
+    assert hits[0].path == a / "beach_small.jpg"
+    assert all(h.path != a / "beach.jpg" for h in hits)  # the query itself is excluded
+    assert window.tabs.currentWidget() is window.results_panel
+    assert window.results_panel.model.rowCount() == len(hits)
+    assert window.results_panel.model.index(0).data().startswith("beach_small.jpg")
+
+
+def test_dropped_external_file_yields_results(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    query = write_resized_copy(a / "a_03.jpg", outside / "from_phone.jpg", 1.5)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(query))])
+    drop = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(
+        window.results_panel.results_ready, timeout=10_000
+    ) as blocker:
+        window.dropEvent(drop)
+    assert drop.isAccepted()
+    assert blocker.args[0][0].path == a / "a_03.jpg"
+    assert window.results_panel.query is not None
+    assert window.results_panel.query.photo_id is None
+
+
+def test_pasted_image_yields_results(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    QGuiApplication.clipboard().setImage(QImage(str(a / "a_05.jpg")))
+    with qtbot.waitSignal(
+        window.results_panel.results_ready, timeout=10_000
+    ) as blocker:
+        window.paste_action.trigger()
+    assert blocker.args[0][0].path == a / "a_05.jpg"
+
+
+def test_threshold_and_folder_scope_filter_results(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, b = photo_folders
+    index_folders(qtbot, window, a, b)
+    panel = window.results_panel
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
+        window.search_by_file(a / "beach.jpg")
+    everything = blocker.args[0]
+    assert {h.folder for h in everything} == {a, b}
+
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
+        panel.set_scope(b)
+    scoped = blocker.args[0]
+    assert scoped and {h.folder for h in scoped} == {b}
+    assert scoped[0].path == b / "beach_copy.jpg"
+
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
+        panel.set_scope(None)
+        panel.set_threshold(0.5)
+    strict = blocker.args[0]
+    assert 0 < len(strict) < len(everything)
+    assert all(h.score >= 0.5 for h in strict)
+    assert {h.path.name for h in strict} >= {
+        "beach.jpg",
+        "beach_small.jpg",
+        "beach_copy.jpg",
+    }
+    assert panel.model.rowCount() == len(strict)
+
+
+def test_latest_query_wins(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    panel = window.results_panel
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
+        for i in range(5):
+            window.search_by_file(a / f"a_{i:02d}.jpg")
+    qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
+    assert blocker.args[0][0].path == a / "a_04.jpg"
+    assert panel.model.hits[0].path == a / "a_04.jpg"
+
+
+def test_deleted_folder_is_shown_not_fatal(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, b = photo_folders
+    index_folders(qtbot, window, a, b)
+    shutil.rmtree(b)
+    with qtbot.waitSignal(window.ingest_did_finish, timeout=30_000):
+        window.rescan_action.trigger()
+    qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
+    texts = [window.folders_panel.list_widget.item(i).text() for i in range(2)]
+    assert any("missing on disk" in t for t in texts)
+    assert "no longer on disk" in (window.last_error or "")
+    assert window.isVisible()
+    with qtbot.waitSignal(window.results_panel.results_ready, timeout=10_000):
+        window.search_by_file(a / "beach.jpg")  # the app keeps working
+
+
+def test_new_photo_is_picked_up_by_rescan_and_pause_resume(
+    qtbot: QtBot,
+    window: MainWindow,
+    library: MemoryLibrary,
+    photo_folders: tuple[Path, Path],
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    for i in range(20):
+        write_photo(a / f"new_{i}.jpg", seed=900 + i)
+    library.batch = 2
+    library.ingest_delay_s = 0.01
+    with qtbot.waitSignal(window.ingest_did_finish, timeout=30_000):
+        window.start_indexing()
+        qtbot.waitUntil(
+            lambda: window.status_bar.pause_button.isVisible(), timeout=5_000
+        )
+        window.status_bar.pause_button.click()
+        assert window.status_bar.pause_button.text() == "Resume"
+        window.status_bar.pause_button.click()
+    qtbot.waitUntil(lambda: window.gallery_model.rowCount() == 30, timeout=10_000)
+
+
+def test_gallery_sorts_by_name_and_folder(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, b = photo_folders
+    index_folders(qtbot, window, a, b)
+    with qtbot.waitSignal(window.index_did_change, timeout=10_000):
+        window.sort_combo.setCurrentIndex(window.sort_combo.findData("name"))
+    names = [p.path.name for p in window.gallery_model.photos]
+    assert names == sorted(names, key=str.lower)
+    with qtbot.waitSignal(window.index_did_change, timeout=10_000):
+        window.sort_combo.setCurrentIndex(window.sort_combo.findData("folder"))
+    folders = [p.folder for p in window.gallery_model.photos]
+    assert folders == sorted(folders, key=str)
+    assert window.settings.gallery_sort == "folder"
+
+
+def test_thumbnails_load_off_the_gui_thread(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    size = window.gallery_model.thumbnail_size
+    qtbot.waitUntil(
+        lambda: window.loader.pixmap(a / "beach.jpg", size) is not None, timeout=10_000
+    )
+    assert window.loader.pixmap(a / "beach.jpg", size).width() == size  # type: ignore[union-attr]
+
+
+def test_drag_enter_accepts_images_only(window: MainWindow, tmp_path: Path) -> None:
+    from sscq_desktop.ui.main_window import image_path_from_mime
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    assert image_path_from_mime(mime) is None
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "x.JPG"))])
+    assert image_path_from_mime(mime) == tmp_path / "x.JPG"
+    _ = QPoint
+
+
+def test_near_duplicates_view_lists_groups(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    window.duplicates_view.threshold = 0.9
+    with qtbot.waitSignal(
+        window.duplicates_view.groups_ready, timeout=10_000
+    ) as blocker:
+        window.duplicates_action.trigger()
+    groups = blocker.args[0]
+    assert [sorted(p.path.name for p in g) for g in groups] == [
+        ["beach.jpg", "beach_small.jpg"]
+    ]
+    assert window.duplicates_view.tree.topLevelItemCount() == 1
+
+
+def test_double_click_opens_a_larger_preview(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    photo = window.gallery_model.photos[0]
+    dialog = window.show_preview(photo)
+    assert dialog is not None
+    with qtbot.waitSignal(dialog.image_loaded, timeout=10_000):
+        pass
+    assert dialog.image_label.pixmap().width() > window.gallery_model.thumbnail_size
+    dialog.close()

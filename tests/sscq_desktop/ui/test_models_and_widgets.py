@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
+
+from sscq_desktop.ui.errors import user_message
+from sscq_desktop.ui.folders_panel import FoldersPanel
+from sscq_desktop.ui.gallery_model import PHOTO_ROLE, GalleryModel, sort_photos
+from sscq_desktop.ui.library_backend import FolderState, Hit, Photo
+from sscq_desktop.ui.loss_plot import LossPlot
+from sscq_desktop.ui.results_model import ResultsModel, format_score
+from sscq_desktop.ui.signals import emit
+from sscq_desktop.ui.status_bar import format_eta
+from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+
+def _photos() -> list[Photo]:
+    return [
+        Photo(1, Path("/b/zeta.jpg"), Path("/b"), 10.0),
+        Photo(2, Path("/a/Alpha.jpg"), Path("/a"), 30.0),
+        Photo(3, Path("/a/beta.jpg"), Path("/a"), 20.0),
+    ]
+
+
+def test_sort_photos_by_date_name_and_folder() -> None:
+    assert [p.photo_id for p in sort_photos(_photos(), "date")] == [2, 3, 1]
+    assert [p.photo_id for p in sort_photos(_photos(), "name")] == [2, 3, 1]
+    assert [p.photo_id for p in sort_photos(_photos(), "folder")] == [2, 3, 1][::1]
+
+
+def test_gallery_model_without_a_view(qtbot: QtBot) -> None:
+    loader = ThumbnailLoader(sync=True)
+    model = GalleryModel(loader, thumbnail_size=64)
+    model.set_photos(_photos())
+    assert model.rowCount() == 3
+    index = model.index(1)
+    assert index.data() == "Alpha.jpg"
+    assert index.data(PHOTO_ROLE).photo_id == 2
+    assert index.data(Qt.ItemDataRole.DecorationRole) is not None  # placeholder
+    assert model.row_of(Path("/b/zeta.jpg")) == 0
+
+
+def test_results_model_shows_scores_and_gets_thumbnails(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    image = QImage(300, 200, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.darkCyan)
+    path = tmp_path / "x.png"
+    assert image.save(str(path))
+    loader = ThumbnailLoader(sync=True)
+    model = ResultsModel(loader, thumbnail_size=64)
+    model.set_hits([Hit(1, path, tmp_path, 0.5, 0.934)])
+    assert model.index(0).data() == "x.png\n93% similar"
+    with qtbot.waitSignal(model.dataChanged, timeout=2_000):
+        model.index(0).data(Qt.ItemDataRole.DecorationRole)  # asks for the thumbnail
+    pix = model.index(0).data(Qt.ItemDataRole.DecorationRole)
+    assert (pix.width(), pix.height()) == (64, 42)
+
+
+def test_folders_panel_marks_missing_folders(qtbot: QtBot) -> None:
+    panel = FoldersPanel()
+    qtbot.addWidget(panel)
+    panel.set_folders(
+        [FolderState(Path("/p/a"), 3), FolderState(Path("/p/b"), 1, "missing", "gone")]
+    )
+    assert panel.list_widget.item(0).text() == "a  —  3 photos"
+    assert "missing on disk" in panel.list_widget.item(1).text()
+    assert "gone" in panel.list_widget.item(1).toolTip()
+
+
+def test_loss_plot_paints(qtbot: QtBot) -> None:
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 200)
+    for step in range(1, 20):
+        plot.add_point(step, {"total": 5 / step, "cc": float("nan")})
+    assert len(plot.series["total"]) == 19 and "cc" not in plot.series
+    assert not plot.grab().isNull()
+
+
+def test_formatting() -> None:
+    assert format_score(0.934) == "93%"
+    assert (
+        format_eta(75) == "1:15"
+        and format_eta(3700) == "1:01:40"
+        and format_eta(None) == "…"
+    )
+
+
+def test_user_messages_never_show_a_traceback() -> None:
+    missing = FileNotFoundError(2, "No such file", "/photos/gone")
+    assert "/photos/gone is no longer there" in user_message(missing)
+    ArtifactError = type("ArtifactError", (ValueError,), {})
+    assert user_message(ArtifactError("codebooks contain NaN")).startswith(
+        "The model file cannot be used"
+    )
+    assert "Traceback" not in user_message(RuntimeError("boom"))
+
+
+class _Emitter(QObject):
+    fired = Signal(object)
+
+
+def test_emit_keeps_the_reference_count_of_true(qtbot: QtBot) -> None:
+    emitter = _Emitter()
+    before = sys.getrefcount(True)
+    for _ in range(1000):
+        emit(emitter.fired, 1)
+    assert abs(sys.getrefcount(True) - before) < 50

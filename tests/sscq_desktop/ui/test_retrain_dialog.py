@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import index_folders
+from memory_library import MemoryLibrary
+from pytestqt.qtbot import QtBot
+
+from sscq_desktop.ui.main_window import MainWindow
+from sscq_desktop.ui.retrain_dialog import RetrainDialog
+from sscq_desktop.ui.settings_dialog import SettingsDialog
+
+
+def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    dialog = window.open_retrain_dialog()
+    dialog.max_steps = 4
+    assert "10 photos" in dialog.photos_label.text()
+    dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(16))
+    assert dialog.request().code_bits == 16
+    with (
+        qtbot.waitSignal(window.model_did_change, timeout=60_000) as switched,
+        qtbot.waitSignal(dialog.model_trained, timeout=60_000),
+    ):
+        dialog.start_button.click()
+        assert dialog.running
+    model = switched.args[0]
+    assert model.model_id.startswith("trained-")
+    assert not model.is_default
+    assert dialog.loss_plot.series["total"][-1][0] == 4  # one point per step
+    assert dialog.progress_bar.value() == dialog.progress_bar.maximum()
+    assert "ready" in dialog.status_label.text()
+    qtbot.waitUntil(
+        lambda: model.model_id in window.status_bar.model_label.text(), timeout=10_000
+    )
+    assert window.active_model == model
+    # Searches now run on the new model's codes.
+    with qtbot.waitSignal(
+        window.results_panel.results_ready, timeout=10_000
+    ) as blocker:
+        window.search_by_file(a / "beach.jpg")
+    assert blocker.args[0][0].path.name in {"beach.jpg", "beach_small.jpg"}
+
+
+def test_cancel_leaves_the_old_model_active(
+    qtbot: QtBot,
+    window: MainWindow,
+    library: MemoryLibrary,
+    photo_folders: tuple[Path, Path],
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    library.trainer_args = ["--step-s", "0.05"]
+    dialog = window.open_retrain_dialog()
+    dialog.max_steps = 10_000
+    with qtbot.waitSignal(
+        dialog.training_progressed,
+        timeout=30_000,
+        check_params_cb=lambda e: e.get("event") == "step",
+    ):
+        dialog.start_button.click()
+    with qtbot.waitSignal(dialog.training_cancelled, timeout=30_000):
+        dialog.cancel_button.click()
+    assert not dialog.running
+    assert "cancelled" in dialog.status_label.text().lower()
+    assert "unchanged" in dialog.status_label.text()
+    assert library.active_model().model_id == "tiny-test-model"
+    assert [m.model_id for m in library.models()] == ["tiny-test-model"]
+    assert dialog.start_button.isEnabled()
+
+
+def test_trainer_crash_is_reported_and_the_model_is_untouched(
+    qtbot: QtBot, library: MemoryLibrary, runner
+) -> None:
+    library.trainer_args = ["--crash-at", "2"]
+    dialog = RetrainDialog(library, runner, photo_count=3, max_steps=5)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.training_failed, timeout=30_000) as failed:
+        dialog.start_training()
+    message = failed.args[0]
+    assert message.startswith("Training failed")
+    assert "out of memory" in message
+    assert "unchanged" in message
+    assert "Traceback" not in dialog.status_label.text()
+    assert library.active_model().model_id == "tiny-test-model"
+
+
+def test_settings_switch_back_to_the_default_model(
+    qtbot: QtBot,
+    window: MainWindow,
+    library: MemoryLibrary,
+    photo_folders: tuple[Path, Path],
+    tiny_artifact_factory,
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    other = tiny_artifact_factory(filename="other.onnx", model_id="other-model", seed=3)
+    library.register_model(other.path)
+    with qtbot.waitSignal(window.model_did_change, timeout=30_000):
+        window.switch_model("other-model")
+    assert library.active_model().model_id == "other-model"
+    dialog = window.open_settings_dialog()
+    qtbot.waitUntil(lambda: dialog.model_combo.isEnabled(), timeout=10_000)
+    assert isinstance(dialog, SettingsDialog)
+    dialog.select_default_model()
+    dialog.k_spin.setValue(12)
+    with (
+        qtbot.waitSignal(window.model_did_change, timeout=30_000) as switched,
+        qtbot.waitSignal(window.settings_did_change, timeout=5_000) as changed,
+    ):
+        dialog.accept()
+    assert changed.args[0].results_k == 12
+    assert switched.args[0].is_default
+    assert library.active_model().model_id == "tiny-test-model"

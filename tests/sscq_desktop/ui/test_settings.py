@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sscq_desktop.ui.settings import AppSettings, load_settings, save_settings
+
+
+def test_settings_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "config" / "settings.toml"
+    settings = AppSettings(
+        first_run_done=True, gallery_sort="name", similarity_threshold=0.25
+    )
+    save_settings(settings, path)
+    assert load_settings(path) == settings
+
+
+def test_missing_or_damaged_file_gives_defaults(tmp_path: Path) -> None:
+    assert load_settings(tmp_path / "none.toml") == AppSettings()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is = = not toml")
+    assert load_settings(bad) == AppSettings()
+
+
+def test_invalid_values_are_ignored_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'gallery_sort = "size"\nresults_k = 7\nthumbnail_size = true\nunknown = 1\n'
+    )
+    assert load_settings(path) == AppSettings(results_k=7)
+
+
+def test_settings_validate_ranges() -> None:
+    with pytest.raises(ValueError, match="similarity_threshold"):
+        AppSettings(similarity_threshold=1.5)
+    with pytest.raises(ValueError, match="retrain_bits"):
+        AppSettings(retrain_bits=24)

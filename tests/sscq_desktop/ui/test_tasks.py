@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from sscq_desktop.ui.tasks import (
+    LatestRequest,
+    Task,
+    TaskCancelled,
+    TaskContext,
+    TaskRunner,
+)
+
+
+def test_sync_runner_runs_inline_with_progress_and_success() -> None:
+    seen: list[object] = []
+
+    def fn(ctx: TaskContext) -> int:
+        ctx.report_progress(1)
+        ctx.report_progress(2)
+        return 42
+
+    Task(fn).on_progress(seen.append).on_success(seen.append).start(
+        TaskRunner(sync=True)
+    )
+    assert seen == [1, 2, 42]
+
+
+def test_failure_goes_to_the_failure_callback() -> None:
+    errors: list[BaseException] = []
+
+    def fn(ctx: TaskContext) -> None:
+        raise ValueError("bad photo")
+
+    Task(fn).on_failure(errors.append).start(TaskRunner(sync=True))
+    assert [str(e) for e in errors] == ["bad photo"]
+
+
+def test_threaded_callbacks_run_on_the_main_thread(
+    qtbot: QtBot, runner: TaskRunner
+) -> None:
+    main = threading.get_ident()
+    worker: list[int] = []
+    calls: list[tuple[str, int]] = []
+
+    def fn(ctx: TaskContext) -> str:
+        worker.append(threading.get_ident())
+        ctx.report_progress("half")
+        return "done"
+
+    task = Task(fn).on_progress(lambda v: calls.append((str(v), threading.get_ident())))
+    task.on_success(lambda v: calls.append((v, threading.get_ident())))
+    finished: list[bool] = []
+    task.on_finished(lambda: finished.append(True)).start(runner)
+    qtbot.waitUntil(lambda: bool(finished), timeout=5_000)
+    assert worker and worker[0] != main
+    assert calls == [("half", main), ("done", main)]
+    assert runner.active_count == 0
+
+
+def test_cancel_calls_the_cancelled_callback(qtbot: QtBot, runner: TaskRunner) -> None:
+    started = threading.Event()
+
+    def fn(ctx: TaskContext) -> None:
+        started.set()
+        while True:
+            ctx.check_cancelled()
+            ctx.cancel_event.wait(0.01)
+
+    cancelled: list[bool] = []
+    task: Task[None] = Task(fn).on_cancelled(lambda: cancelled.append(True))
+    task.start(runner)
+    assert started.wait(5)
+    task.cancel()
+    qtbot.waitUntil(lambda: bool(cancelled), timeout=5_000)
+
+
+def test_writes_are_serialised(qtbot: QtBot, runner: TaskRunner) -> None:
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def fn(ctx: TaskContext) -> None:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        ctx.cancel_event.wait(0.02)
+        with lock:
+            active[0] -= 1
+
+    for _ in range(4):
+        Task(fn, lane="write").start(runner)
+    qtbot.waitUntil(lambda: runner.active_count == 0, timeout=5_000)
+    assert peak[0] == 1
+
+
+def test_latest_request_drops_stale_answers() -> None:
+    requests = LatestRequest()
+    first = requests.next_id()
+    second = requests.next_id()
+    assert not requests.is_current(first)
+    assert requests.is_current(second)
+
+
+def test_task_cancelled_is_an_exception() -> None:
+    with pytest.raises(TaskCancelled):
+        raise TaskCancelled

@@ -1,0 +1,65 @@
+"""Learning-rate schedule and time-budget sizing."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.schedule import get_lr, steps_for_budget, warmup_steps_for
+
+KW = {
+    "base_lr": 5e-4,
+    "total_steps": 100,
+    "warmup_steps": 10,
+    "warmup_start_lr": 1e-5,
+    "min_lr_ratio": 0.1,
+}
+
+
+def test_warmup_is_linear_from_start_lr():
+    assert get_lr(0, **KW) == pytest.approx(1e-5)
+    assert get_lr(5, **KW) == pytest.approx(1e-5 + (5e-4 - 1e-5) / 2)
+    assert get_lr(10, **KW) == pytest.approx(5e-4)
+
+
+def test_cosine_ends_at_a_tenth_and_stays():
+    assert get_lr(55, **KW) == pytest.approx(0.5 * (5e-4 + 5e-5))
+    assert get_lr(100, **KW) == pytest.approx(5e-5)
+    assert get_lr(150, **KW) == pytest.approx(5e-5)
+
+
+def test_schedule_is_monotone_after_warmup():
+    lrs = [get_lr(s, **KW) for s in range(10, 101)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+
+
+def test_warmup_is_capped_for_short_runs():
+    assert (
+        warmup_steps_for(
+            warmup_epochs=10, steps_per_epoch=100, total_steps=200, max_fraction=0.05
+        )
+        == 10
+    )
+    assert (
+        warmup_steps_for(
+            warmup_epochs=1, steps_per_epoch=5, total_steps=10_000, max_fraction=0.05
+        )
+        == 5
+    )
+
+
+def test_budget_sizing_keeps_a_margin():
+    total = steps_for_budget(
+        budget_s=100.0, elapsed_s=10.0, steps_done=6, seconds_per_step=1.0
+    )
+    assert total == 6 + int(90 * 0.97)
+    assert (
+        steps_for_budget(
+            budget_s=1.0, elapsed_s=5.0, steps_done=3, seconds_per_step=1.0
+        )
+        == 4
+    )
+
+
+def test_get_lr_validates():
+    with pytest.raises(ValueError):
+        get_lr(0, base_lr=1.0, total_steps=0, warmup_steps=0)

@@ -1,0 +1,196 @@
+"""Training runs end to end: smoke, JSON progress, resume, time budget, warm start, DDP."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from training.checkpoint import load_checkpoint
+from training.cli import main
+from training.config import apply_overrides, load_recipe
+from training.progress import ProgressReporter
+from training.trainer import train
+
+
+def run(cfg, out, **kwargs):
+    stream = io.StringIO()
+    result = train(
+        cfg, out_dir=out, reporter=ProgressReporter("json", stream=stream), **kwargs
+    )
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return result, events
+
+
+def debug_cfg(*overrides):
+    return apply_overrides(load_recipe("debug_cpu"), ["run.threads=1", *overrides])
+
+
+def test_two_step_smoke_run_on_generated_photos(photo_folder, cache_dir, tmp_path):
+    cfg = debug_cfg(
+        'data.source="folder"', f'data.path="{photo_folder}"', "optim.max_steps=2"
+    )
+    result, events = run(cfg, tmp_path / "run")
+    steps = [e for e in events if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2]
+    first = steps[0]
+    assert set(first) >= {
+        "step",
+        "epoch",
+        "total_steps",
+        "losses",
+        "lr",
+        "images_per_s",
+        "eta_s",
+        "codeword_usage",
+    }
+    assert all(v == v for v in first["losses"].values())  # finite (no NaN)
+    assert len(first["codeword_usage"]) == cfg.model.n_codebooks
+    assert {"start", "checkpoint", "eval"} <= {e["event"] for e in events}
+    payload = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert (
+        payload["config"]["data"]["path"] == str(photo_folder)
+        and payload["code_version"]
+    )
+    assert (tmp_path / "run" / "metrics.jsonl").is_file() and (
+        tmp_path / "run" / "best.pt"
+    ).is_file()
+
+
+def test_resume_continues_the_same_schedule(tmp_path):
+    straight, ev_a = run(debug_cfg("optim.max_steps=6"), tmp_path / "a")
+    paused, _ = run(
+        debug_cfg("optim.max_steps=6", "run.stop_at_step=3"), tmp_path / "b"
+    )
+    assert paused.schedule.step == 3
+    resumed, ev_b = run(debug_cfg("optim.max_steps=6"), tmp_path / "b", resume=True)
+    a = {e["step"]: e for e in ev_a if e["event"] == "step"}
+    b = {e["step"]: e for e in ev_b if e["event"] == "step"}
+    assert sorted(b) == [4, 5, 6]
+    for step in (4, 5, 6):
+        assert b[step]["lr"] == a[step]["lr"] and b[step]["total_steps"] == 6
+        assert b[step]["losses"]["total"] == pytest.approx(
+            a[step]["losses"]["total"], rel=1e-4
+        )
+
+
+def test_time_budget_sizes_a_schedule_that_completes(tmp_path):
+    cfg = debug_cfg(
+        "optim.epochs=1000",
+        "run.time_budget_min=0.08",
+        "run.probe_steps=5",
+        "run.log_every_steps=5",
+    )
+    result, events = run(cfg, tmp_path / "run")
+    sched = result.schedule
+    assert sched.budget_fixed and 5 < sched.total_steps < 1000 * sched.steps_per_epoch
+    assert sched.step == sched.total_steps
+    assert sched.elapsed_s < 0.08 * 60 * 1.3
+
+
+def test_warm_start_from_checkpoint_keeps_weights(tmp_path):
+    first, _ = run(debug_cfg("optim.max_steps=2"), tmp_path / "a")
+    second, _ = run(
+        debug_cfg("optim.max_steps=1", "optim.lr=0.0", "optim.warmup_start_lr=0.0"),
+        tmp_path / "b",
+        init_from=tmp_path / "a" / "last.pt",
+    )
+    a, b = first.model.quantizer.codebooks, second.model.quantizer.codebooks
+    assert b.detach().allclose(a.detach())
+
+
+def test_cli_train_then_export(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--recipe",
+            "debug_cpu",
+            "--out",
+            str(out),
+            "--progress",
+            "json",
+            "--set",
+            "optim.max_steps=2",
+            "--set",
+            "run.threads=1",
+        ]
+    )
+    assert code == 0
+    lines = [
+        json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")
+    ]
+    assert lines[-1]["event"] == "done"
+    assert (
+        main(["export", str(out / "last.pt"), "--out", str(tmp_path / "m.onnx")]) == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["parity"]["codes_agree"] == {"1": True, "64": True}
+    assert (tmp_path / "m.pt").is_file()
+
+
+def test_cli_reports_errors_as_json(tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--recipe",
+            "debug_cpu",
+            "--out",
+            str(tmp_path),
+            "--progress",
+            "json",
+            "--set",
+            'data.source="folder"',
+            "--set",
+            f'data.path="{tmp_path / "missing"}"',
+        ]
+    )
+    assert code == 1
+    last = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert last["event"] == "error" and "missing" in last["message"]
+
+
+def test_ddp_two_gloo_processes_run_two_steps(photo_folder, cache_dir, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "training",
+        "train",
+        "--recipe",
+        "debug_cpu",
+        "--data",
+        str(photo_folder),
+        "--out",
+        str(out),
+        "--progress",
+        "json",
+        "--set",
+        'data.source="folder"',
+        "--set",
+        "optim.max_steps=2",
+        "--set",
+        "run.threads=1",
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    steps = [e for e in events if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2]  # rank 0 only reports
+    assert events[-1]["event"] == "done"
+    assert load_checkpoint(out / "last.pt")["schedule"]["step"] == 2

@@ -1,0 +1,3 @@
+"""The SSCQ/SPQ augmentation chain, drawn independently per sample, in two implementations."""
+
+from __future__ import annotations

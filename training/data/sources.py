@@ -1,0 +1,165 @@
+"""Resolve a `DataConfig` into training pixels and, when labels exist, an evaluation set.
+
+CIFAR-10: train on the 50,000 training images, evaluate with the standard protocol.
+Folders: train on every readable image; with class subfolders and a holdout fraction,
+a fixed-seed split holds queries out of training and the rest is the database.
+Synthetic: generated images (tests and smoke runs), four colour classes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from training.config import DataConfig
+from training.data.cifar10 import load_cifar10
+from training.data.image_folder import class_of, decode_images, list_images
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Labeled queries and database for retrieval evaluation.
+
+    Shape:
+        query_pixels: (Nq, S, S, 3) uint8; database_pixels: (Nb, S, S, 3) uint8;
+        labels: (Nq,), (Nb,) int64.
+    """
+
+    protocol: str  # "cifar10" (mAP@1000) or "folder" (mAP@100, precision@10)
+    query_pixels: npt.NDArray[np.uint8]
+    query_labels: npt.NDArray[np.int64]
+    database_pixels: npt.NDArray[np.uint8]
+    database_labels: npt.NDArray[np.int64]
+    top_n: int
+    precision_k: int | None
+    split_seed: int | None
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the loop trains on, what it says about it, and what it evaluates on.
+
+    Shape:
+        pixels: (N, H, W, 3) uint8, H = W = store size.
+    """
+
+    pixels: npt.NDArray[np.uint8]
+    description: str
+    n_broken: int
+    eval_set: EvalSet | None
+
+
+def load_training_data(cfg: DataConfig, *, with_eval: bool = True) -> TrainingData:
+    """Load the pixels (and evaluation set) a data config names.
+
+    Raises:
+        ValueError: for an unknown source, or a CIFAR run at another size than 32.
+        FileNotFoundError: if the folder or archive is missing.
+    """
+    store = cfg.store_size or cfg.image_size
+    if cfg.source == "cifar10":
+        if cfg.image_size != 32 or store != 32:
+            raise ValueError("CIFAR-10 runs use image_size = store_size = 32")
+        data = load_cifar10(cfg.path, cache_dir=cfg.cache_dir)
+        eval_set = None
+        if with_eval:
+            eval_set = EvalSet(
+                "cifar10",
+                data.test_x,
+                data.test_y,
+                data.train_x,
+                data.train_y,
+                1000,
+                None,
+                None,
+            )
+        return TrainingData(
+            data.train_x, "CIFAR-10 training set (50,000 images)", 0, eval_set
+        )
+    if cfg.source == "folder":
+        return _load_folder(cfg, store=store, with_eval=with_eval)
+    if cfg.source == "synthetic":
+        return _synthetic(cfg, store=store, with_eval=with_eval)
+    raise ValueError(
+        f"unknown data source {cfg.source!r}; use 'folder', 'cifar10' or 'synthetic'"
+    )
+
+
+def holdout_split(
+    n: int, *, fraction: float, seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Fixed-seed split of ``range(n)`` into (database, queries) indices, both sorted."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_query = int(round(n * fraction))
+    return np.sort(perm[n_query:]), np.sort(perm[:n_query])
+
+
+def _load_folder(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingData:
+    if not cfg.path:
+        raise ValueError("data.path must name an image folder (--data FOLDER)")
+    root = Path(cfg.path)
+    paths = list_images(root)
+    train = decode_images(paths, size=store, policy=cfg.resize, cache_dir=cfg.cache_dir)
+    if not len(train.pixels):
+        raise ValueError(f"no readable images under {root}")
+    classes = sorted({class_of(p, root) for p in train.paths})
+    labeled = len(classes) >= 2 and "" not in classes and cfg.holdout_fraction > 0
+    desc = f"image folder {root.name!r} ({len(train.pixels)} images, {train.n_broken} unreadable)"
+    if not labeled:
+        return TrainingData(train.pixels, desc, train.n_broken, None)
+    labels = np.array(
+        [classes.index(class_of(p, root)) for p in train.paths], dtype=np.int64
+    )
+    db_idx, q_idx = holdout_split(
+        len(labels), fraction=cfg.holdout_fraction, seed=cfg.split_seed
+    )
+    desc += f"; {len(q_idx)} held out as queries (split seed {cfg.split_seed})"
+    eval_set = None
+    if with_eval:
+        sized = train
+        if store != cfg.image_size:
+            sized = decode_images(
+                train.paths,
+                size=cfg.image_size,
+                policy=cfg.resize,
+                cache_dir=cfg.cache_dir,
+            )
+        eval_set = EvalSet(
+            "folder", sized.pixels[q_idx], labels[q_idx], sized.pixels[db_idx], labels[db_idx],
+            100, 10, cfg.split_seed,
+        )  # fmt: skip
+    return TrainingData(
+        np.asarray(train.pixels[db_idx]), desc, train.n_broken, eval_set
+    )
+
+
+def _synthetic(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingData:
+    """Colour-class images with random rectangles; labels = base colour."""
+    rng = np.random.default_rng(cfg.split_seed)
+    n = cfg.synthetic_images
+    labels = np.arange(n, dtype=np.int64) % 4
+    palette = np.array(
+        [[200, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]], np.float32
+    )
+    pixels = palette[labels][:, None, None, :] + rng.normal(0, 25, (n, store, store, 3))
+    for i in range(n):
+        x0, y0 = rng.integers(0, store // 2, size=2)
+        pixels[i, y0 : y0 + store // 3, x0 : x0 + store // 3] = rng.uniform(0, 255, 3)
+    images = np.clip(pixels, 0, 255).astype(np.uint8)  # (n, store, store, 3)
+    eval_set = None
+    if with_eval and cfg.holdout_fraction > 0:
+        sized = images[:, : cfg.image_size, : cfg.image_size]
+        db_idx, q_idx = holdout_split(
+            n, fraction=cfg.holdout_fraction, seed=cfg.split_seed
+        )
+        eval_set = EvalSet(
+            "folder", sized[q_idx], labels[q_idx], sized[db_idx], labels[db_idx], 100, 10,
+            cfg.split_seed,
+        )  # fmt: skip
+    return TrainingData(images, f"synthetic ({n} generated images)", 0, eval_set)
