@@ -136,13 +136,51 @@ def _build_parser() -> argparse.ArgumentParser:
     m.add_argument("file", type=Path, metavar="FILE")
     m.set_defaults(handler=_cmd_models_import)
 
-    p = sub.add_parser("retrain", help="train a model on your photos and switch to it")
+    p = sub.add_parser(
+        "retrain",
+        help="train a model on your photos and switch to it",
+        description="Train a model on the library's indexed photos (python -m training, "
+        "needs the [train] extra), register it, re-encode the library and switch to it. "
+        "By default it starts from the active model's weights when they have the same "
+        "code length (much faster on a CPU); otherwise it trains from scratch and says so.",
+    )
+    p.add_argument(
+        "--bits",
+        type=int,
+        choices=(16, 32, 64),
+        default=32,
+        help="code length per photo (default 32: 8 codebooks of 16 codewords)",
+    )
+    p.add_argument(
+        "--minutes",
+        type=_positive_float,
+        default=10.0,
+        help="training time budget in minutes (default 10; an hour or more helps "
+        "from scratch on a CPU)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where to train (default auto: a CUDA GPU when the trainer sees one)",
+    )
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="do not start from the active model's weights",
+    )
+    p.add_argument(
+        "--max-steps",
+        type=_positive_int,
+        help="stop after N training steps (smoke tests)",
+    )
     p.add_argument("--no-switch", action="store_true", help="register it only")
     p.add_argument(
         "--trainer",
         nargs=argparse.REMAINDER,
-        help="trainer command (argument list; {images} and {output} are substituted); "
-        "default: python -m training train --images {images} --output {output}",
+        help="replace the trainer command (argument list; {image_list}, {run_dir}, "
+        "{model_path}, {model_id} and {init_from} are substituted); default: "
+        "python -m training train --recipe photos_cpu --image-list {image_list} ...",
     )
     p.set_defaults(handler=_cmd_retrain)
 
@@ -361,19 +399,36 @@ def _cmd_models_import(args: argparse.Namespace) -> int:
 
 def _cmd_retrain(args: argparse.Namespace) -> int:
     from sscq_desktop.library.retrain import RetrainError
+    from sscq_desktop.library.retrain_request import RetrainRequest, TrainerJob
 
+    request = RetrainRequest(
+        bits=args.bits,
+        minutes=args.minutes,
+        device=args.device,
+        warm_start=not args.from_scratch,
+        max_steps=args.max_steps,
+    )
     command = None
     if args.trainer:
         template = list(args.trainer)
 
-        def command(images: Path, output: Path) -> list[str]:
-            return [a.format(images=images, output=output) for a in template]
+        def command(job: TrainerJob) -> list[str]:
+            fields = {
+                "image_list": job.image_list,
+                "run_dir": job.run_dir,
+                "model_path": job.model_path,
+                "model_id": job.model_id,
+                "init_from": job.init_from or "",
+            }
+            return [a.format(**fields) for a in template]
 
     lib = _open(args)
     with lib:
         try:
             record = _drive(
-                lib.retrain(command=command, switch=not args.no_switch),
+                _print_notes(
+                    lib.retrain(request, command=command, switch=not args.no_switch)
+                ),
                 args,
                 "training",
             )
@@ -388,6 +443,37 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
             _drive(lib.ingest(), args, "re-encoding")
         print(f"active model: {lib.active_model_id}")
     return EXIT_OK
+
+
+def _print_notes(job: Generator[Any, None, T]) -> Generator[Any, None, T]:
+    """Pass a retrain's progress on, printing the library's own notes to stderr.
+
+    The library's notes (warm start or from scratch, and why) are the snapshots that
+    carry no trainer event.
+    """
+    while True:
+        try:
+            progress = next(job)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        if progress.event is None and progress.message:
+            print(f"sscq-desktop: {progress.message}", file=sys.stderr)
+        yield progress
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

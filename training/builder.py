@@ -77,6 +77,41 @@ def warm_start(model: SSCQModel, path: str | Path) -> None:
     logger.info("warm start from %s", path)
 
 
+ARCHITECTURE_KEYS = (
+    "model.backbone",
+    "model.width",
+    "model.n_codebooks",
+    "model.nbits",
+    "model.dsub",
+    "data.image_size",
+    "data.resize",
+)
+"""What a warm start takes from its checkpoint: the shape of the network and its input."""
+
+
+def adopt_architecture(cfg: TrainConfig, path: str | Path) -> TrainConfig:
+    """Give `cfg` the network shape of the checkpoint a warm start loads.
+
+    A recipe may change after a model was exported; taking `ARCHITECTURE_KEYS` from the
+    checkpoint keeps ``--init-from`` working. Later ``--set`` overrides still win (and a
+    mismatch then fails in `warm_start`, naming the tensors).
+
+    Args:
+        cfg: The config to change, in place.
+        path: A checkpoint or an export's companion ``.pt``.
+
+    Returns:
+        `cfg`.
+    """
+    saved = config_from_dict(load_checkpoint(path)["config"])
+    for dotted in ARCHITECTURE_KEYS:
+        section, key = dotted.split(".")
+        setattr(getattr(cfg, section), key, getattr(getattr(saved, section), key))
+    if 0 < cfg.data.store_size < cfg.data.image_size:
+        cfg.data.store_size = cfg.data.image_size  # never crop from smaller pixels
+    return cfg
+
+
 def model_from_checkpoint(
     path: str | Path,
 ) -> tuple[SSCQModel, TrainConfig, dict[str, Any]]:

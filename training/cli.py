@@ -23,6 +23,8 @@ EPILOG = """examples:
   python -m training train --recipe debug_cpu --data ~/Pictures --out runs/debug
   python -m training train --recipe photos_cpu --data ~/Pictures --out runs/photos \\
       --time-budget-min 60 --export runs/photos/model.onnx
+  python -m training train --recipe photos_cpu --image-list photos.txt --out runs/mine \
+      --init-from default_model.pt --export runs/mine/model.onnx --progress json
   python -m training train --recipe cifar10_cpu --out runs/c10 --set loss.w_ic_z=0.0
   torchrun --nproc_per_node 4 -m training train --recipe cifar10_gpu --out runs/c10
   python -m training evaluate runs/c10/last.pt
@@ -65,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--init-from",
         type=Path,
-        help="warm start from a checkpoint or an export's companion .pt (fresh schedule)",
+        help="warm start from a checkpoint or an export's companion .pt (fresh "
+        "schedule); the network's shape (model.*, data.image_size, data.resize) comes "
+        "from it unless --set says otherwise",
     )
     tr.add_argument(
         "--progress",
@@ -159,8 +163,16 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
         default="debug_cpu",
         help="TOML recipe path or name in training/recipes (debug_cpu, cifar10_cpu, cifar10_gpu, photos_cpu)",
     )
-    p.add_argument(
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
         "--data", help="image folder (or the CIFAR-10 archive); sets data.path"
+    )
+    source.add_argument(
+        "--image-list",
+        type=Path,
+        help="UTF-8 text file, one absolute image path per line: train on exactly "
+        "these (unreadable ones are skipped and counted; unlabeled, so no evaluation "
+        "unless --set data.list_labels=parent); sets data.source and data.path",
     )
     p.add_argument(
         "--set",
@@ -173,10 +185,17 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """Recipe, then ``--data``, then ``--set`` overrides, then ``--time-budget-min``."""
+    """Recipe, ``--init-from``'s network shape, ``--data``/``--image-list``, ``--set``, budget."""
     cfg = load_recipe(args.recipe)
+    if getattr(args, "init_from", None) is not None:
+        from training.builder import adopt_architecture
+
+        adopt_architecture(cfg, args.init_from)
     if args.data:
         cfg.data.path = str(args.data)
+    if getattr(args, "image_list", None) is not None:
+        cfg.data.source = "image_list"
+        cfg.data.path = str(args.image_list)
     apply_overrides(cfg, args.overrides)
     if getattr(args, "time_budget_min", None) is not None:
         cfg.run.time_budget_min = float(args.time_budget_min)

@@ -20,12 +20,8 @@ RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 class DataConfig:
     """Where training images come from and how they become model inputs."""
 
-    source: str = (
-        "folder"  # "folder" (any photo tree), "cifar10" (the archive) or "synthetic"
-    )
-    path: str = (
-        ""  # image folder, or the cifar10-jpeg.tar.gz archive; empty = shared default
-    )
+    source: str = "folder"  # "folder" (any photo tree), "image_list" (a file naming the photos), "cifar10" (the archive) or "synthetic"
+    path: str = ""  # image folder, image list file, or the cifar10-jpeg.tar.gz archive; empty = shared default
     cache_dir: str = ""  # decoded-pixel cache; empty = $SSCQ_TRAINING_CACHE or ~/.cache/sscq-desktop-data
     image_size: int = 32  # model input side S; 32 for CIFAR, 64-128 for photos on a CPU
     store_size: int = 0  # side of the cached pixels crops are drawn from; 0 = image_size, ~1.25*S is good for photos
@@ -33,6 +29,7 @@ class DataConfig:
     holdout_fraction: float = (
         0.0  # photos with class folders: fraction held out as eval queries (0.1 works)
     )
+    list_labels: str = "none"  # source="image_list": "none" (unlabeled, never evaluated) or "parent" (folder name = class, with holdout_fraction > 0)
     split_seed: int = (
         2022  # fixed seed of the query/database split, recorded with every metric
     )
@@ -122,6 +119,9 @@ class RunConfig:
     )
     probe_steps: int = (
         5  # steps timed (after one warm-up step) to size a time-budgeted schedule
+    )
+    refit_every_steps: int = (
+        50  # re-size a time-budgeted schedule from the recent pace every N steps
     )
     log_every_steps: int = 10  # progress events every N steps (JSON lines)
     checkpoint_every_min: float = (

@@ -188,6 +188,7 @@ class _Loop:
         t_log, images_since_log = time.perf_counter(), 0
         bad = 0
         t_run0, step0 = time.perf_counter(), sched.step
+        t_mark, step_mark = t_run0, sched.step  # start of the current pace window
         self.model.train()
         while sched.step < sched.total_steps:
             step = sched.step
@@ -236,6 +237,22 @@ class _Loop:
                     )  # the first step (warm-up, compile) is not timed
                 elif sched.step == probe_from + cfg.run.probe_steps:
                     self._fix_budget(budget_s, time.perf_counter() - t_start, t_probe)
+                    t_mark, step_mark = time.perf_counter(), sched.step
+            elif (
+                budget_s > 0
+                and cfg.run.refit_every_steps > 0
+                and sched.step - step_mark >= cfg.run.refit_every_steps
+                and sched.step < sched.total_steps
+            ):
+                # Other programs on a laptop speed up or slow down training: re-size the
+                # schedule from the recent pace so the cosine still ends on the budget.
+                now = time.perf_counter()
+                self._refit_budget(
+                    budget_s,
+                    elapsed_s=now - t_start,
+                    seconds_per_step=(now - t_mark) / (sched.step - step_mark),
+                )
+                t_mark, step_mark = now, sched.step
             if (
                 sched.step % cfg.run.log_every_steps == 0
                 or sched.step == sched.total_steps
@@ -297,6 +314,29 @@ class _Loop:
             self.data.description,
             len(self.data.pixels),
         )
+
+    def _refit_budget(
+        self, budget_s: float, *, elapsed_s: float, seconds_per_step: float
+    ) -> None:
+        """Re-size a fixed time-budgeted schedule from the pace of the last steps."""
+        total = steps_for_budget(
+            budget_s=budget_s,
+            elapsed_s=elapsed_s,
+            steps_done=self.sched.step,
+            seconds_per_step=seconds_per_step,
+        )
+        if self.cfg.optim.max_steps > 0:
+            total = min(total, self.cfg.optim.max_steps)
+        total = distributed.broadcast_int(total, self.info, self.device)
+        if total != self.sched.total_steps:
+            logger.debug(
+                "time budget: %.3f s/step -> %d steps (was %d)",
+                seconds_per_step,
+                total,
+                self.sched.total_steps,
+            )
+            self.sched.total_steps = total
+            self._set_warmup()
 
     def _fix_budget(self, budget_s: float, elapsed_s: float, t_probe: float) -> None:
         """Size the schedule from the measured pace, then keep it fixed (and in checkpoints)."""

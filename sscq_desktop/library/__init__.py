@@ -12,5 +12,11 @@ Modules:
 - ``scanner`` / ``watcher``: disk reconciliation and debounced change events.
 - ``ingest`` / ``thumbnails``: parallel decode, batched encode, thumbnails.
 - ``search_service`` / ``duplicates``: in-memory code index, similar and near-duplicates.
-- ``model_registry`` / ``retrain``: models, switching, the trainer child process.
+- ``model_registry``: validated model files, copied into ``models/`` and registered.
+- ``library``: the `Library` facade over ``indexer`` (scan, ingest, watch),
+  ``searcher`` (searches), ``model_manager`` (active/pending models, switches) and
+  ``retrainer`` (retrain on the library's photos); ``thread_readers`` gives each thread
+  its catalog connection.
+- ``retrain_request`` / ``retrain``: what a retrain asks for and the trainer's argument
+  list; the trainer child process and its JSON-lines progress.
 """

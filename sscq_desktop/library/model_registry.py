@@ -1,8 +1,9 @@
 """Registered models: the shipped default, imported artifacts and models trained here.
 
 Imported and trained artifacts are validated (`read_artifact`) and copied into the app's
-``models/`` folder under their model id, then registered in the catalog; the default model
-stays where it ships. A model id names one model: importing a *different* file under an
+``models/`` folder under their model id (with the companion ``<artifact>.pt`` that the
+trainer's ``--init-from`` reads, when there is one; the app never opens it), then
+registered in the catalog; the default model stays where it ships. A model id names one model: importing a *different* file under an
 id already registered is refused, so codes of different models never mix. Which model is
 active is a catalog setting changed only through `Library.switch_model`.
 """
@@ -90,6 +91,9 @@ class ModelRegistry:
         dest = self._paths.models_dir / f"{artifact.model_id}.onnx"
         if source.resolve() != dest.resolve():
             _copy_atomic(source, dest)
+            companion = source.with_suffix(".pt")  # the warm-start checkpoint, if any
+            if companion.is_file():
+                _copy_atomic(companion, dest.with_suffix(".pt"))
         copied = read_artifact(dest)  # validate what will actually be loaded
         return self._register(copied, dest, origin)
 

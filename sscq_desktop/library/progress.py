@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -33,6 +33,10 @@ class Progress:
         message: A short human-readable note (current folder, last error...).
         paused: True while the job waits for its pause event to clear.
         errors: Units that failed so far.
+        event: The raw event this snapshot was made from, when a child process
+            reported it (the trainer's JSON-lines object: ``event``, ``step``,
+            ``losses``, ``codeword_usage``...); read-only, None otherwise. Not part of
+            equality or hashing.
     """
 
     phase: str
@@ -43,6 +47,7 @@ class Progress:
     message: str = ""
     paused: bool = False
     errors: int = 0
+    event: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def fraction(self) -> float:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sscq_desktop.library import retrain_request
 from sscq_desktop.library.catalog import CatalogReader
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import Progress
@@ -31,15 +30,12 @@ from sscq_desktop.ui.library_backend import (
 
 logger = logging.getLogger(__name__)
 
-_LOSS_RE = re.compile(r"([A-Za-z_][\w.]*) (-?[\d.]+(?:e[-+]?\d+)?)")
-
 
 class LibraryAdapter:
     """Adapts a `Library` to `LibraryBackend` (see that protocol for each method)."""
 
-    def __init__(self, library: Library, *, recipe: str = "photos_cpu") -> None:
+    def __init__(self, library: Library) -> None:
         self.library = library
-        self.recipe = recipe
         self._local = threading.local()
 
     def _reader(self) -> CatalogReader:
@@ -192,56 +188,46 @@ class LibraryAdapter:
     def retrain(
         self, request: RetrainRequest, *, cancel: threading.Event
     ) -> Iterator[Mapping[str, Any]]:
-        data = next((f.path for f in self.library.folders()), None)
-
-        def command(images: Path, output: Path) -> list[str]:
-            argv = [
-                sys.executable, "-m", "training", "train",
-                "--recipe", self.recipe,
-                "--out", str(output.with_suffix(".run")),
-                "--export", str(output),
-                "--progress", "json",
-                "--time-budget-min", f"{request.time_budget_s / 60:.2f}",
-                "--set", f"model.n_codebooks={request.code_bits // 4}",
-                "--set", "model.nbits=4",
-                "--set", f"run.device={request.device}",
-            ]  # fmt: skip
-            if data is not None:
-                argv += ["--data", str(data)]
-            if request.max_steps:
-                argv += ["--set", f"optim.max_steps={request.max_steps}"]
-            return argv
-
-        job = self.library.retrain(command=command, cancel=cancel, switch=False)
-        yield {"event": "start"}
+        # The library builds the trainer command; this only translates the request.
+        job = self.library.retrain(
+            retrain_request.RetrainRequest(
+                bits=request.code_bits,
+                minutes=request.time_budget_s / 60.0,
+                device=request.device,
+                max_steps=request.max_steps,
+                max_photos=request.max_photos,
+            ),
+            cancel=cancel,
+            switch=False,  # the main window switches once the model is registered
+        )
+        done: Mapping[str, Any] = {}
         while True:
             try:
                 progress = next(job)
             except StopIteration as stop:
                 record: ModelRecord = stop.value
                 break
-            yield _progress_event(progress)
+            event = _trainer_event(progress)
+            if event.get("event") == "done":
+                done = event  # passed on once the model is registered, below
+            else:
+                yield event
         yield {
+            **done,
             "event": "done",
             "artifact": str(record.path),
             "model_id": record.model_id,
         }
 
 
-def _progress_event(progress: Progress) -> dict[str, Any]:
-    """The trainer event the dialog expects, rebuilt from a library `Progress`."""
-    losses = {
-        name: float(value)
-        for name, value in _LOSS_RE.findall(progress.message)
-        if name not in ("epoch",) and math.isfinite(float(value))
-    }
-    return {
-        "event": "step",
-        "step": progress.done,
-        "total_steps": progress.total,
-        "eta_s": progress.eta_s,
-        "losses": losses,
-    }
+def _trainer_event(progress: Progress) -> dict[str, Any]:
+    """The trainer event a library `Progress` carries, else a ``note`` event.
+
+    Notes are the library's own remarks (warm start or from scratch, and why).
+    """
+    if progress.event is not None:
+        return dict(progress.event)
+    return {"event": "note", "message": progress.message}
 
 
 def _model_info(record: ModelRecord) -> ModelInfo:

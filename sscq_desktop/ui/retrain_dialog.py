@@ -92,6 +92,7 @@ class RetrainDialog(QDialog):
         self._task: Task[ModelInfo] | None = None
         self.max_steps = max_steps
         self.last_event: Mapping[str, Any] | None = None
+        self.note = ""  # how the run trains, from the backend's ``note`` event
         self.setWindowTitle("Retrain on my photos")
         self.setMinimumWidth(560)
 
@@ -197,6 +198,7 @@ class RetrainDialog(QDialog):
         task: Task[ModelInfo] = Task(fn)
         self._task = task
         self.loss_plot.clear()
+        self.note = ""
         self._set_running(True)
         self.status_label.setText("Starting the trainer…")
         emit(self.training_started)
@@ -228,8 +230,13 @@ class RetrainDialog(QDialog):
         self.last_event = value
         emit(self.training_progressed, value)
         kind = value.get("event")
-        if kind == "start":
-            self.status_label.setText("Training started.")
+        if kind == "note":  # the library says how it trains (warm start or not, why)
+            self.note = str(value.get("message") or "")
+            self.status_label.setText(self.note[:1].upper() + self.note[1:] + ".")
+        elif kind == "start":
+            self.status_label.setText(
+                f"Training started ({self.note})." if self.note else "Training started."
+            )
         elif kind == "step":
             self._show_step(value)
         elif kind == "epoch_end":

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -153,3 +154,67 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["similar"])
     assert info.value.code == 2
+
+
+FAKE_TRAINER = """
+import json, shutil, sys
+image_list, model_path, init_from, source = sys.argv[1:5]
+paths = open(image_list, encoding="utf-8").read().splitlines()
+print(json.dumps({"event": "start", "n_images": len(paths), "total_steps": 1}), flush=True)
+print(json.dumps({"event": "step", "step": 1, "total_steps": 1, "losses": {"total": 1.0}}), flush=True)
+shutil.copyfile(source, model_path)
+print(json.dumps({"event": "done", "export": {"artifact": model_path}}), flush=True)
+"""
+
+
+def test_retrain_registers_switches_and_says_how_it_trained(
+    photos: Path,
+    tiny_artifact_factory: Callable[..., ModelArtifact],
+    tiny_artifact: ModelArtifact,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
+    trained = tiny_artifact_factory(model_id="cli-trained", M=4, filename="t.onnx")
+    script = tmp_path / "trainer.py"
+    script.write_text(FAKE_TRAINER)
+    capsys.readouterr()
+    argv = ["retrain", "--bits", "16", "--minutes", "1", "--device", "cpu"]
+    argv += ["--from-scratch", "--max-steps", "2", "--trainer", sys.executable]
+    argv += [
+        str(script),
+        "{image_list}",
+        "{model_path}",
+        "{init_from}",
+        str(trained.path),
+    ]
+    assert cli.main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "training from scratch, as asked" in err
+    assert "trained and registered cli-trained" in out
+    assert "active model: cli-trained" in out
+
+
+@pytest.mark.parametrize(
+    "bad", [["--bits", "24"], ["--minutes", "0"], ["--device", "tpu"]]
+)
+def test_retrain_refuses_bad_choices(
+    bad: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["retrain", *bad])
+    assert exited.value.code == 2
+    assert bad[0] in capsys.readouterr().err
+
+
+def test_retrain_failure_leaves_the_model(
+    photos: Path,
+    tiny_artifact: ModelArtifact,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
+    argv = ["retrain", "--trainer", sys.executable, "-c", "raise SystemExit(4)"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "training failed: the trainer exited with code 4" in err
+    assert f"the active model is unchanged: {tiny_artifact.model_id}" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -13,6 +14,7 @@ from training.augment.tensor_augment import TensorAugment
 from training.config import DataConfig
 from training.data.cifar10 import load_cifar10
 from training.data.image_folder import decode_images, list_images
+from training.data.image_list import read_image_list
 from training.data.sources import load_training_data
 
 
@@ -54,6 +56,64 @@ def test_labeled_folder_split_is_fixed_and_disjoint(photo_folder, cache_dir):
     assert len(a.eval_set.query_labels) == 9 and len(a.pixels) == 27
     np.testing.assert_array_equal(a.eval_set.query_pixels, b.eval_set.query_pixels)
     assert a.eval_set.top_n == 100 and a.eval_set.precision_k == 10
+
+
+def _write_list(path, lines):
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_image_list_trains_on_exactly_the_listed_images(
+    photo_folder, tmp_path, cache_dir
+):
+    listed = sorted(photo_folder.rglob("*.*"))[:7]
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    extra = [tmp_path / "broken.jpg", tmp_path / "gone.jpg", listed[0]]  # dup dropped
+    image_list = _write_list(tmp_path / "list.txt", [*map(str, listed), "", *extra])
+    cfg = DataConfig(
+        source="image_list", path=str(image_list), image_size=16, holdout_fraction=0.25
+    )
+    data = load_training_data(cfg)
+    assert data.pixels.shape == (7, 16, 16, 3) and data.n_broken == 2
+    assert data.eval_set is None  # unlabeled, whatever the recipe's holdout says
+    assert "image list (7 images, 2 unreadable)" in data.description
+
+
+def test_image_list_reads_utf8_names_and_refuses_relative_paths(tmp_path):
+    name = tmp_path / "été à la plage #1.jpg"
+    _write_list(tmp_path / "ok.txt", ["# a comment", str(name)])
+    assert read_image_list(tmp_path / "ok.txt") == [name]
+    _write_list(tmp_path / "bad.txt", [str(name), "photos/relative.jpg"])
+    with pytest.raises(ValueError, match=r"bad\.txt:2: .*absolute"):
+        read_image_list(tmp_path / "bad.txt")
+    with pytest.raises(FileNotFoundError):
+        read_image_list(tmp_path / "missing.txt")
+
+
+def test_image_list_with_parent_labels_holds_queries_out(
+    photo_folder, tmp_path, cache_dir
+):
+    image_list = _write_list(
+        tmp_path / "list.txt", map(str, sorted(photo_folder.rglob("*.*")))
+    )
+    cfg = DataConfig(
+        source="image_list",
+        path=str(image_list),
+        image_size=16,
+        holdout_fraction=0.25,
+        list_labels="parent",
+    )
+    data = load_training_data(cfg)
+    assert data.eval_set is not None and len(data.eval_set.query_labels) == 9
+    assert len(data.pixels) == 27
+
+
+def test_empty_image_list_is_refused(tmp_path, cache_dir):
+    cfg = DataConfig(
+        source="image_list", path=str(_write_list(tmp_path / "l.txt", ["/no/such.jpg"]))
+    )
+    with pytest.raises(ValueError, match="no readable images in the list"):
+        load_training_data(cfg)
 
 
 def test_cifar_loader_decodes_official_split_into_the_cache(

@@ -83,6 +83,7 @@ def test_time_budget_sizes_a_schedule_that_completes(tmp_path):
         "optim.epochs=1000",
         "run.time_budget_min=0.08",
         "run.probe_steps=5",
+        "run.refit_every_steps=5",  # stays on budget when other jobs share the CPU
         "run.log_every_steps=5",
     )
     result, events = run(cfg, tmp_path / "run")
@@ -131,6 +132,36 @@ def test_cli_train_then_export(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["parity"]["codes_agree"] == {"1": True, "64": True}
     assert (tmp_path / "m.pt").is_file()
+
+
+def test_cli_trains_on_an_image_list_and_warm_starts_from_the_export(
+    photo_folder, cache_dir, tmp_path, capsys
+):
+    image_list = tmp_path / "photos.txt"
+    image_list.write_text(
+        "".join(f"{p}\n" for p in sorted(photo_folder.rglob("*.*"))), encoding="utf-8"
+    )
+    common = ["--recipe", "debug_cpu", "--image-list", str(image_list)]
+    common += ["--progress", "json", "--set", "optim.max_steps=1"]
+    common += ["--set", "run.threads=1", "--set", "optim.batch_size=16"]
+    first = ["train", *common, "--out", str(tmp_path / "a")]
+    first += ["--set", "model.n_codebooks=4", "--set", "data.image_size=24"]
+    first += ["--export", str(tmp_path / "a.onnx"), "--model-id", "from-list"]
+    assert main(first) == 0
+    events = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    start = next(e for e in events if e["event"] == "start")
+    assert start["config"]["data"]["source"] == "image_list"
+    assert start["n_images"] == 36 and "image list" in start["data"]
+    assert "eval" not in {e["event"] for e in events}  # unlabeled: never evaluated
+    assert events[-1]["export"]["model_id"] == "from-list"
+    # The recipe says 8 codebooks at 32 px; the warm start takes 4 at 24 px from the .pt.
+    second = ["train", *common, "--out", str(tmp_path / "b")]
+    second += ["--init-from", str(tmp_path / "a.pt")]
+    assert main(second) == 0
+    events = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    config = next(e for e in events if e["event"] == "start")["config"]
+    assert (config["model"]["n_codebooks"], config["data"]["image_size"]) == (4, 24)
+    assert events[-1]["event"] == "done"
 
 
 def test_cli_reports_errors_as_json(tmp_path, capsys):
@@ -194,3 +225,33 @@ def test_ddp_two_gloo_processes_run_two_steps(photo_folder, cache_dir, tmp_path)
     assert [e["step"] for e in steps] == [1, 2]  # rank 0 only reports
     assert events[-1]["event"] == "done"
     assert load_checkpoint(out / "last.pt")["schedule"]["step"] == 2
+
+
+def test_time_budget_refits_the_schedule_when_the_machine_slows_down(
+    tmp_path, monkeypatch
+):
+    import time
+
+    from training.two_view_batches import TwoViewBatches
+
+    real_views = TwoViewBatches.views
+
+    def slower_after_the_probe(self, step, *args, **kwargs):
+        if step > 12:  # another program starts competing for the CPU
+            time.sleep(0.1)
+        return real_views(self, step, *args, **kwargs)
+
+    monkeypatch.setattr(TwoViewBatches, "views", slower_after_the_probe)
+    cfg = debug_cfg(
+        "optim.epochs=1000",
+        "run.time_budget_min=0.1",
+        "run.probe_steps=5",
+        "run.refit_every_steps=10",
+        "run.log_every_steps=5",
+    )
+    result, events = run(cfg, tmp_path / "run")
+    sched = result.schedule
+    totals = [e["total_steps"] for e in events if e["event"] == "step"]
+    assert totals[-1] < max(totals)  # the schedule shrank to the slower pace
+    assert sched.step == sched.total_steps  # ... and still completed its cosine
+    assert sched.elapsed_s < 0.1 * 60 * 1.15

@@ -3,12 +3,15 @@
 CIFAR-10: train on the 50,000 training images, evaluate with the standard protocol.
 Folders: train on every readable image; with class subfolders and a holdout fraction,
 a fixed-seed split holds queries out of training and the rest is the database.
+Image lists: train on exactly the listed readable images (the app's retrain); unlabeled
+unless ``list_labels = "parent"`` asks for folder names as classes.
 Synthetic: generated images (tests and smoke runs), four colour classes.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +20,13 @@ import numpy.typing as npt
 
 from training.config import DataConfig
 from training.data.cifar10 import load_cifar10
-from training.data.image_folder import class_of, decode_images, list_images
+from training.data.image_folder import (
+    DecodedImages,
+    class_of,
+    decode_images,
+    list_images,
+)
+from training.data.image_list import image_list_label, read_image_list
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +93,13 @@ def load_training_data(cfg: DataConfig, *, with_eval: bool = True) -> TrainingDa
         )
     if cfg.source == "folder":
         return _load_folder(cfg, store=store, with_eval=with_eval)
+    if cfg.source == "image_list":
+        return _load_image_list(cfg, store=store, with_eval=with_eval)
     if cfg.source == "synthetic":
         return _synthetic(cfg, store=store, with_eval=with_eval)
     raise ValueError(
-        f"unknown data source {cfg.source!r}; use 'folder', 'cifar10' or 'synthetic'"
+        f"unknown data source {cfg.source!r}; "
+        "use 'folder', 'image_list', 'cifar10' or 'synthetic'"
     )
 
 
@@ -108,14 +120,54 @@ def _load_folder(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingDat
     train = decode_images(paths, size=store, policy=cfg.resize, cache_dir=cfg.cache_dir)
     if not len(train.pixels):
         raise ValueError(f"no readable images under {root}")
-    classes = sorted({class_of(p, root) for p in train.paths})
-    labeled = len(classes) >= 2 and "" not in classes and cfg.holdout_fraction > 0
     desc = f"image folder {root.name!r} ({len(train.pixels)} images, {train.n_broken} unreadable)"
+    return _with_holdout(
+        train, cfg, desc, label_of=lambda p: class_of(p, root), store=store,
+        with_eval=with_eval,
+    )  # fmt: skip
+
+
+def _load_image_list(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingData:
+    if not cfg.path:
+        raise ValueError("data.path must name an image list file (--image-list FILE)")
+    if cfg.list_labels not in ("none", "parent"):
+        raise ValueError(
+            f"data.list_labels must be 'none' or 'parent', got {cfg.list_labels!r}"
+        )
+    source = Path(cfg.path)
+    paths = read_image_list(source)
+    train = decode_images(paths, size=store, policy=cfg.resize, cache_dir=cfg.cache_dir)
+    if not len(train.pixels):
+        raise ValueError(
+            f"no readable images in the list {source} ({train.n_broken} unreadable)"
+        )
+    desc = f"image list ({len(train.pixels)} images, {train.n_broken} unreadable)"
+    if cfg.list_labels == "none":  # a plain photo library: train on all of it
+        return TrainingData(train.pixels, desc, train.n_broken, None)
+    return _with_holdout(
+        train, cfg, desc, label_of=image_list_label, store=store, with_eval=with_eval
+    )
+
+
+def _with_holdout(
+    train: DecodedImages,
+    cfg: DataConfig,
+    desc: str,
+    *,
+    label_of: Callable[[Path], str],
+    store: int,
+    with_eval: bool,
+) -> TrainingData:
+    """Hold labeled queries out of training when there are classes and a fraction.
+
+    With fewer than two classes, an unlabeled image or ``holdout_fraction == 0``,
+    everything trains and nothing is evaluated.
+    """
+    classes = sorted({label_of(p) for p in train.paths})
+    labeled = len(classes) >= 2 and "" not in classes and cfg.holdout_fraction > 0
     if not labeled:
         return TrainingData(train.pixels, desc, train.n_broken, None)
-    labels = np.array(
-        [classes.index(class_of(p, root)) for p in train.paths], dtype=np.int64
-    )
+    labels = np.array([classes.index(label_of(p)) for p in train.paths], dtype=np.int64)
     db_idx, q_idx = holdout_split(
         len(labels), fraction=cfg.holdout_fraction, seed=cfg.split_seed
     )

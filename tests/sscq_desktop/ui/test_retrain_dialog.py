@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import index_folders
 from memory_library import MemoryLibrary
 from pytestqt.qtbot import QtBot
 
+from sscq_desktop.library.library import Library
+from sscq_desktop.model.artifact import ModelArtifact
+from sscq_desktop.paths import app_paths
+from sscq_desktop.ui.library_adapter import LibraryAdapter
 from sscq_desktop.ui.main_window import MainWindow
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings_dialog import SettingsDialog
+from sscq_desktop.ui.tasks import TaskRunner
 
 
 def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
@@ -73,7 +81,7 @@ def test_cancel_leaves_the_old_model_active(
 
 
 def test_trainer_crash_is_reported_and_the_model_is_untouched(
-    qtbot: QtBot, library: MemoryLibrary, runner
+    qtbot: QtBot, library: MemoryLibrary, runner: TaskRunner
 ) -> None:
     library.trainer_args = ["--crash-at", "2"]
     dialog = RetrainDialog(library, runner, photo_count=3, max_steps=5)
@@ -93,7 +101,7 @@ def test_settings_switch_back_to_the_default_model(
     window: MainWindow,
     library: MemoryLibrary,
     photo_folders: tuple[Path, Path],
-    tiny_artifact_factory,
+    tiny_artifact_factory: Callable[..., ModelArtifact],
 ) -> None:
     a, _ = photo_folders
     index_folders(qtbot, window, a)
@@ -115,3 +123,40 @@ def test_settings_switch_back_to_the_default_model(
     assert changed.args[0].results_k == 12
     assert switched.args[0].is_default
     assert library.active_model().model_id == "tiny-test-model"
+
+
+@pytest.mark.slow
+def test_the_real_library_and_trainer_retrain_through_the_dialog(
+    qtbot: QtBot,
+    runner: TaskRunner,
+    tiny_artifact: ModelArtifact,
+    photo_folders: tuple[Path, Path],
+) -> None:
+    pytest.importorskip("torch")
+    a, b = photo_folders
+    lib = Library(app_paths())
+    try:
+        adapter = LibraryAdapter(lib)
+        lib.import_model(tiny_artifact.path)
+        lib.switch_model(tiny_artifact.model_id)
+        for folder in (a, b):
+            adapter.add_folder(folder)
+        list(adapter.ingest(cancel=threading.Event(), pause=threading.Event()))
+        dialog = RetrainDialog(adapter, runner, photo_count=19, max_steps=2)
+        qtbot.addWidget(dialog)
+        dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(16))
+        dialog.minutes_spin.setValue(1)
+        dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+        with qtbot.waitSignal(dialog.model_trained, timeout=90_000) as trained:
+            dialog.start_training()
+        model = trained.args[0]
+        assert model.nbits == 16 and not model.is_default
+        assert "from scratch" in dialog.note  # the tiny model has no companion .pt
+        assert dialog.loss_plot.series["total"][-1][0] == 2  # the trainer's own losses
+        assert dialog.progress_bar.value() == dialog.progress_bar.maximum()
+        assert model.model_id in {m.model_id for m in adapter.models()}
+        assert (
+            lib.active_model_id == tiny_artifact.model_id
+        )  # the window switches later
+    finally:
+        lib.close()

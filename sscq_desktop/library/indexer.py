@@ -1,0 +1,308 @@
+"""`Indexer`: the library's indexing jobs, run on the writer lane.
+
+Scan (reconcile the catalog with the disk), ingest (decode, encode, store; finish a
+pending model switch), update (both) and watch (keep up with changes until cancelled).
+Each is a generator yielding `Progress`; drive one at a time from one worker thread,
+the catalog's only writer. Searches are `Searcher`'s; this module only tells it, through
+the `bump` callback, that the codes changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sscq_desktop.library.catalog import Catalog
+from sscq_desktop.library.content_key import content_key
+from sscq_desktop.library.ingest import IngestOptions, IngestPipeline, IngestSummary
+from sscq_desktop.library.model_manager import ModelManager
+from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
+from sscq_desktop.library.scanner import (
+    FileStat,
+    Reconciliation,
+    reconcile,
+    walk_images,
+)
+from sscq_desktop.library.thumbnails import remove_thumbnail
+from sscq_desktop.library.watcher import FolderWatcher
+from sscq_desktop.paths import AppPaths
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What a scan changed in the catalog.
+
+    Attributes:
+        files: Image files seen on disk.
+        new: Files added (to be encoded).
+        changed: Files modified (to be re-encoded).
+        moved: Files found at a new path with their codes kept.
+        deleted: Files gone from disk, removed from the catalog.
+        deferred: Files still being written, left for later.
+    """
+
+    files: int
+    new: int
+    changed: int
+    moved: int
+    deleted: int
+    deferred: int
+
+
+class Indexer:
+    """Indexing jobs of one library.
+
+    Args:
+        catalog: The catalog writer.
+        paths: The app's folders (excluded from scans; thumbnails).
+        models: The library's models (encoders; pending switch).
+        options: Tuning of the ingest pipeline.
+        bump: Called after each write that changes what a search may see.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        paths: AppPaths,
+        models: ModelManager,
+        *,
+        options: IngestOptions,
+        bump: Callable[[], None],
+    ) -> None:
+        self._catalog = catalog
+        self.paths = paths
+        self._models = models
+        self.options = options
+        self._bump = bump
+
+    def scan(
+        self, *, cancel: threading.Event | None = None, settle_s: float = 0.0
+    ) -> Generator[Progress, None, ScanSummary]:
+        """Reconcile the catalog with the disk (start-up, or after `add_folder`).
+
+        Args:
+            cancel: Stops the walk early; nothing is changed then.
+            settle_s: Files modified less than this long ago are left for later.
+
+        Yields:
+            `Progress` while walking (``done`` = files seen, total unknown).
+
+        Returns:
+            A `ScanSummary`.
+        """
+        meter = ProgressMeter("scan")
+        disk: list[FileStat] = []
+        exclude = [self.paths.data_dir, self.paths.cache_dir, self.paths.config_dir]
+        for folder in self._catalog.folders():
+            for entry in walk_images(
+                folder.path, folder.id, exclude=exclude, cancel=cancel
+            ):
+                disk.append(entry)
+                meter.advance()
+                if meter.done % 1000 == 0:
+                    yield meter.snapshot(str(folder.path))
+        if is_cancelled(cancel):
+            return ScanSummary(len(disk), 0, 0, 0, 0, 0)
+        rec = reconcile(
+            disk,
+            self._catalog.known_files(),
+            key_of=_safe_key,
+            settle_ns=int(settle_s * 1e9),
+        )
+        self._apply(rec)
+        yield meter.snapshot("scan complete")
+        return ScanSummary(
+            len(disk),
+            len(rec.new),
+            len(rec.changed),
+            len(rec.moved),
+            len(rec.deleted),
+            len(rec.deferred),
+        )
+
+    def ingest(
+        self,
+        *,
+        cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
+    ) -> Generator[Progress, None, IngestSummary]:
+        """Decode and encode every photo lacking codes; finish a pending model switch.
+
+        Encodes with the active model and, during a switch, with the pending one; when
+        the pending model's codes are complete the switch happens in one transaction.
+
+        Args:
+            cancel: Stops after the current batch (all stored results stay).
+            pause: Pauses between batches while set.
+
+        Yields:
+            `Progress` (phase ``ingest``) with counts, rate and ETA.
+
+        Returns:
+            An `IngestSummary`.
+
+        Raises:
+            NoModelError: if no model is available.
+            ArtifactError: if a model file became invalid.
+        """
+        active = self._models.require_active()
+        pending = self._models.pending_model_id
+        targets = [active] + ([pending] if pending and pending != active else [])
+        pipeline = IngestPipeline(
+            self._catalog,
+            {m: self._models.encoder(m) for m in targets},
+            thumbnails_dir=self.paths.thumbnails_dir,
+            options=self.options,
+        )
+        job = pipeline.run(cancel=cancel, pause=pause)
+        while True:
+            try:
+                snapshot = next(job)
+            except StopIteration as stop:
+                summary: IngestSummary = stop.value
+                break
+            self._bump()
+            yield snapshot
+        if pending and not summary.cancelled and self._models.complete_pending(pending):
+            logger.info("switched the active model from %s to %s", active, pending)
+        return summary
+
+    def update(
+        self,
+        *,
+        cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
+    ) -> Generator[Progress, None, IngestSummary]:
+        """`scan` then `ingest`: bring the library up to date."""
+        yield from self.scan(cancel=cancel)
+        return (yield from self.ingest(cancel=cancel, pause=pause))
+
+    def retry_failed(self) -> int:
+        """Queue every failed file for another try; returns how many."""
+        return self._catalog.retry_errors()
+
+    def watch(
+        self,
+        *,
+        cancel: threading.Event,
+        pause: threading.Event | None = None,
+        debounce_s: float = 1.0,
+        settle_s: float = 2.0,
+        force_polling: bool = False,
+        polling_interval_s: float = 5.0,
+        initial_update: bool = True,
+    ) -> Generator[Progress, None, None]:
+        """Keep the library up to date until `cancel` is set.
+
+        Reconciles at start (optional), then watches the folders: every debounced batch
+        of changes is reconciled (moves keep codes, deletions leave, modified files are
+        re-encoded) and ingested. Files still being written wait until `settle_s` after
+        their last change. Folders added meanwhile are picked up.
+
+        Args:
+            cancel: Stops watching (required: the job otherwise never ends).
+            pause: Pauses ingest while set.
+            debounce_s: Quiet time that closes a batch of events.
+            settle_s: Age a file's mtime must reach before it is read.
+            force_polling: Poll every folder (network drives, tests).
+            polling_interval_s: Seconds between polls of polled folders.
+            initial_update: Run `update` first (changes made while the app was closed).
+
+        Yields:
+            A ``watch`` snapshot once the folders are watched, `Progress` of each
+            scan/ingest, and a ``watch`` snapshot after each batch of changes.
+        """
+        watcher = FolderWatcher(
+            debounce_s=debounce_s,
+            force_polling=force_polling,
+            polling_interval_s=polling_interval_s,
+        )
+        # Watch first, reconcile second: a change made during the start-up scan is
+        # then seen by one or the other, never lost between them.
+        watcher.start()
+        batches = 0
+        try:
+            watcher.set_folders((f.path, f.polling) for f in self._catalog.folders())
+            yield Progress(
+                phase="watch",
+                done=0,
+                total=0,
+                message=f"watching {len(watcher.watched_folders)} folder(s), "
+                f"{len(watcher.polled_folders)} by polling",
+            )
+            if initial_update:
+                yield from self.update(cancel=cancel, pause=pause)
+            while not cancel.is_set():
+                watcher.set_folders(
+                    (f.path, f.polling) for f in self._catalog.folders()
+                )
+                batch = watcher.next_batch(timeout=0.25)
+                if not batch:
+                    continue
+                rec = self._reconcile_paths(sorted(batch), settle_s=settle_s)
+                if rec.deferred:
+                    watcher.mark_dirty(
+                        rec.deferred, not_before=time.monotonic() + settle_s
+                    )
+                if not rec.is_empty and self._models.active_model_id is not None:
+                    yield from self.ingest(cancel=cancel, pause=pause)
+                batches += 1
+                yield Progress(
+                    phase="watch",
+                    done=batches,
+                    total=0,
+                    message=f"{len(rec.new)} new, {len(rec.changed)} changed, "
+                    f"{len(rec.moved)} moved, {len(rec.deleted)} deleted",
+                )
+        finally:
+            watcher.stop()
+
+    def _reconcile_paths(
+        self, paths: Sequence[Path], *, settle_s: float
+    ) -> Reconciliation:
+        """Reconcile only these paths (files or folders, present or gone)."""
+        roots = self._catalog.folders()
+        exclude = [self.paths.data_dir, self.paths.cache_dir, self.paths.config_dir]
+        disk: list[FileStat] = []
+        scoped: list[Path] = []
+        for path in paths:
+            root = next(
+                (r for r in roots if path == r.path or path.is_relative_to(r.path)),
+                None,
+            )
+            if root is None:
+                continue
+            scoped.append(path)
+            if path.is_dir():
+                disk.extend(walk_images(path, root.id, exclude=exclude))
+            elif path.is_file() and not any(
+                part.startswith(".") for part in path.relative_to(root.path).parts
+            ):
+                disk.extend(walk_images(path, root.id))
+        rec = reconcile(
+            disk,
+            self._catalog.known_files(under=scoped),
+            key_of=_safe_key,
+            settle_ns=int(settle_s * 1e9),
+        )
+        self._apply(rec)
+        return rec
+
+    def _apply(self, rec: Reconciliation) -> None:
+        for key in self._catalog.apply_reconciliation(rec):
+            remove_thumbnail(self.paths.thumbnails_dir, key)
+        if rec.deleted or rec.moved or rec.changed:
+            self._bump()
+
+
+def _safe_key(path: Path) -> str | None:
+    try:
+        return content_key(path)
+    except OSError:
+        return None

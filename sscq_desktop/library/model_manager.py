@@ -1,0 +1,192 @@
+"""Which model answers searches: registered models, the active and pending ones, switches.
+
+`ModelManager` holds the library's model state on top of `ModelRegistry` (which validates
+and stores files): the active model, the pending one while the library is re-encoded,
+the switch between them, and the loaded artifacts and encoders, kept warm. The switch
+itself completes in `Catalog.complete_switch`; this module decides when to call it.
+Thread-safe for reads; switches run on the writer lane.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from sscq_desktop.library.catalog import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, Catalog
+from sscq_desktop.library.model_registry import ModelRegistry
+from sscq_desktop.library.records import ModelRecord, ModelSource
+from sscq_desktop.model.artifact import ModelArtifact
+from sscq_desktop.model.encoder import Embedder
+from sscq_desktop.paths import AppPaths
+
+logger = logging.getLogger(__name__)
+
+EncoderFactory = Callable[[ModelArtifact], Embedder]
+"""Builds the encoder of a model; the default runs it with onnxruntime (`OnnxEncoder`)."""
+
+
+class NoModelError(RuntimeError):
+    """No model is available: none is active and the shipped default model is missing."""
+
+
+def default_encoder_factory(artifact: ModelArtifact) -> Embedder:
+    """Run a model with onnxruntime (CUDA when it works, else the CPU)."""
+    from sscq_desktop.model.encoder import OnnxEncoder
+
+    return OnnxEncoder(artifact)
+
+
+class ModelManager:
+    """The library's models: registry, active/pending state, loaded encoders.
+
+    Registers the shipped default model and makes it active when nothing is.
+
+    Args:
+        catalog: The catalog writer (settings and registrations are writes).
+        paths: The app's folders.
+        encoder_factory: Builds a model's encoder.
+        on_switch: Called after the active model changed (drops stale code indexes).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        paths: AppPaths,
+        *,
+        encoder_factory: EncoderFactory = default_encoder_factory,
+        on_switch: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._catalog = catalog
+        self._registry = ModelRegistry(catalog, paths)
+        self._encoder_factory = encoder_factory
+        self._on_switch = on_switch
+        self._lock = threading.RLock()
+        self._encoders: dict[str, Embedder] = {}
+        self._artifacts: dict[str, ModelArtifact] = {}
+        default = self._registry.ensure_default()
+        if default is not None and self._catalog.active_model_id() is None:
+            self._catalog.set_setting(ACTIVE_MODEL_KEY, default.model_id)
+
+    def models(self) -> list[ModelRecord]:
+        """Registered models."""
+        return self._catalog.models()
+
+    def model(self, model_id: str) -> ModelRecord | None:
+        """One registered model's record."""
+        return self._catalog.model(model_id)
+
+    @property
+    def active_model_id(self) -> str | None:
+        """The model answering searches."""
+        return self._catalog.active_model_id()
+
+    @property
+    def pending_model_id(self) -> str | None:
+        """The model being switched to, while the library is re-encoded."""
+        return self._catalog.pending_model_id()
+
+    @property
+    def default_model_id(self) -> str | None:
+        """The shipped default model, when this installation has one."""
+        return self._registry.default_model_id()
+
+    def require_active(self) -> str:
+        """The active model's id.
+
+        Raises:
+            NoModelError: if no model is available.
+        """
+        model_id = self.active_model_id
+        if model_id is None:
+            raise NoModelError(
+                "no model is available: import one (models import FILE) or install the default model"
+            )
+        return model_id
+
+    def import_model(
+        self, path: Path, *, origin: ModelSource = "imported"
+    ) -> ModelRecord:
+        """Validate, copy and register a model artifact (it does not become active).
+
+        Raises:
+            ArtifactError: if the file is not a usable model.
+        """
+        return self._registry.import_artifact(path, origin=origin)
+
+    def switch_model(self, model_id: str) -> bool:
+        """Make `model_id` the active model, now or once the library is re-encoded.
+
+        With no active model, or when every photo already has its codes, the switch is
+        immediate. Otherwise the model becomes pending: `Library.ingest` re-encodes the
+        library with it while the old model keeps answering, then switches atomically.
+
+        Returns:
+            True if the switch is already done.
+
+        Raises:
+            ArtifactError: if the model is unknown or its file is invalid.
+        """
+        self._registry.load(model_id)  # validates the file before anything changes
+        if model_id == self.active_model_id:
+            self._catalog.set_setting(PENDING_MODEL_KEY, None)
+            return True
+        if self.active_model_id is None:
+            self._catalog.set_setting(ACTIVE_MODEL_KEY, model_id)
+        if self.active_model_id == model_id or self._catalog.complete_switch(model_id):
+            self._catalog.set_setting(PENDING_MODEL_KEY, None)
+            self._on_switch()
+            return True
+        self._catalog.set_setting(PENDING_MODEL_KEY, model_id)
+        return False
+
+    def complete_pending(self, model_id: str) -> bool:
+        """Switch to the pending `model_id` if all its codes are there (after ingest).
+
+        Returns:
+            True if it is now the active model.
+        """
+        if not self._catalog.complete_switch(model_id):
+            return False
+        self._on_switch()
+        return True
+
+    def use_default_model(self) -> bool:
+        """Go back to the shipped default model (see `switch_model`).
+
+        Raises:
+            NoModelError: if this installation has no default model.
+        """
+        default = self._registry.ensure_default()
+        if default is None:
+            raise NoModelError("this installation has no default model")
+        return self.switch_model(default.model_id)
+
+    def artifact(self, model_id: str) -> ModelArtifact:
+        """The validated artifact of a registered model (cached)."""
+        with self._lock:
+            if model_id not in self._artifacts:
+                self._artifacts[model_id] = self._registry.load(model_id)
+            return self._artifacts[model_id]
+
+    def encoder(self, model_id: str) -> Embedder:
+        """The loaded encoder of a registered model; kept warm for the library's life."""
+        with self._lock:
+            if model_id not in self._encoders:
+                self._encoders[model_id] = self._encoder_factory(
+                    self.artifact(model_id)
+                )
+            return self._encoders[model_id]
+
+    def companion_checkpoint(self, model_id: str) -> Path | None:
+        """The model's warm-start checkpoint (``<artifact>.pt`` beside it), if any.
+
+        Training writes one next to every export; the app never opens it, it only hands
+        its path to the trainer (``--init-from``).
+        """
+        record = self._catalog.model(model_id)
+        if record is None:
+            return None
+        companion = record.path.with_suffix(".pt")
+        return companion if companion.is_file() else None

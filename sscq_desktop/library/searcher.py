@@ -1,0 +1,273 @@
+"""`Searcher`: the library's searches over the active model's code snapshot.
+
+Similar photos to a library photo, an image file or an in-memory image, and groups of
+near-duplicates. Each search takes one `CodeIndex` snapshot and uses nothing else, so a
+model switch never mixes models in one answer. Writers call `Searcher.bump` after a
+change; the snapshot is rebuilt lazily (at most every `INDEX_REFRESH_S` while ingest
+writes). Thread-safe: may run on any thread but the GUI's (it loads codes, runs the
+encoder).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Generator, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from sscq_desktop.library.duplicates import find_near_duplicates
+from sscq_desktop.library.image_loader import load_image
+from sscq_desktop.library.model_manager import ModelManager, NoModelError
+from sscq_desktop.library.progress import Progress
+from sscq_desktop.library.records import DuplicateGroup, PhotoId, SearchHit
+from sscq_desktop.library.search_service import CodeIndex
+from sscq_desktop.library.thread_readers import ThreadReaders
+from sscq_desktop.model.preprocessing import to_model_input
+
+INDEX_REFRESH_S = 2.0
+"""A stale index is rebuilt at most this often while ingest writes."""
+
+
+class Searcher:
+    """Searches of one library.
+
+    Args:
+        readers: Per-thread catalog readers.
+        models: The library's models (artifacts and encoders of the active one).
+        max_pixels: Decoding cap for query files.
+    """
+
+    def __init__(
+        self, readers: ThreadReaders, models: ModelManager, *, max_pixels: int
+    ) -> None:
+        self._readers = readers
+        self._models = models
+        self.max_pixels = max_pixels
+        self._lock = threading.RLock()
+        self._index: CodeIndex | None = None
+        self._index_built_at = 0.0
+        self._generation = 0
+
+    def bump(self, *, force: bool = False) -> None:
+        """Note a write: the snapshot is stale (and dropped at once when `force`)."""
+        with self._lock:
+            self._generation += 1
+            if force:
+                self._index = None
+
+    def code_index(self) -> CodeIndex:
+        """The current snapshot of the active model's codes (rebuilt when stale).
+
+        Raises:
+            NoModelError: if no model is available.
+        """
+        with self._lock:
+            index = self._index
+            model_id = self._readers.get().active_model_id()
+            if model_id is None:
+                raise NoModelError("no model is available")
+            fresh = (
+                index is not None
+                and index.model_id == model_id
+                and (
+                    index.generation == self._generation
+                    or time.monotonic() - self._index_built_at < INDEX_REFRESH_S
+                )
+            )
+            if index is not None and fresh:
+                return index
+            meta = self._models.artifact(model_id).metadata
+            index = CodeIndex.load(
+                self._readers.get(), meta, generation=self._generation
+            )
+            self._index, self._index_built_at = index, time.monotonic()
+            return index
+
+    def similar_to_photo(
+        self,
+        photo_id: PhotoId,
+        *,
+        k: int = 20,
+        max_distance: float | None = None,
+        min_score: float | None = None,
+        folders: Sequence[Path] | None = None,
+    ) -> list[SearchHit]:
+        """Photos most similar to a library photo (itself excluded).
+
+        Args:
+            photo_id: The query photo; its stored embedding is the query.
+            k: Most results.
+            max_distance: Drop results farther than this (the similarity threshold).
+            min_score: Drop results whose `SearchHit.score` is below this (a slider).
+            folders: Only return photos at or below these folders.
+
+        Returns:
+            Hits, nearest first, all from the active model.
+
+        Raises:
+            NoModelError: if no model is available.
+            KeyError: if the photo has no codes under the active model (yet).
+        """
+        index = self.code_index()
+        query = self._readers.get().embedding(photo_id, index.model_id)
+        if query is None:
+            raise KeyError(
+                f"photo {photo_id} is not encoded with model {index.model_id} (yet)"
+            )
+        return self._search(
+            index, query, k=k, max_distance=max_distance, min_score=min_score,
+            folders=folders, exclude=[photo_id],
+        )  # fmt: skip
+
+    def similar_to_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        k: int = 20,
+        max_distance: float | None = None,
+        min_score: float | None = None,
+        folders: Sequence[Path] | None = None,
+    ) -> list[SearchHit]:
+        """Photos most similar to any image file (encoded on the fly).
+
+        A file that is itself in the library is excluded from its results.
+
+        Raises:
+            NoModelError: if no model is available.
+            ImageLoadError: if the file cannot be decoded.
+        """
+        index = self.code_index()
+        meta = self._models.artifact(index.model_id).metadata
+        loaded = load_image(
+            path,
+            targets=[(meta.input.size, meta.input.resize)],
+            max_pixels=self.max_pixels,
+        )
+        query = self._encode_query(index.model_id, loaded.image)
+        itself = self._readers.get().photo_by_path(Path(path).expanduser().absolute())
+        exclude = [itself.id] if itself is not None else []
+        return self._search(
+            index, query, k=k, max_distance=max_distance, min_score=min_score,
+            folders=folders, exclude=exclude,
+        )  # fmt: skip
+
+    def similar_to_image(
+        self,
+        image: Image.Image,
+        *,
+        k: int = 20,
+        max_distance: float | None = None,
+        min_score: float | None = None,
+        folders: Sequence[Path] | None = None,
+    ) -> list[SearchHit]:
+        """Photos most similar to an in-memory image (a paste from the clipboard).
+
+        Args:
+            image: Upright pixels in any Pillow mode.
+            k: Most results.
+            max_distance: Similarity threshold, as a distance.
+            min_score: Similarity threshold, as a score in [0, 1].
+            folders: Folder scope.
+
+        Returns:
+            Hits, nearest first.
+        """
+        index = self.code_index()
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        query = self._encode_query(index.model_id, rgb)
+        return self._search(
+            index, query, k=k, max_distance=max_distance, min_score=min_score,
+            folders=folders, exclude=[],
+        )  # fmt: skip
+
+    def near_duplicates(
+        self,
+        *,
+        max_distance: float | None = None,
+        folders: Sequence[Path] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Generator[Progress, None, list[DuplicateGroup]]:
+        """Groups of near-duplicate photos (a strict threshold; see `duplicates`).
+
+        Args:
+            max_distance: Pair threshold in the model's distance; default is strict.
+            folders: Only consider photos at or below these folders.
+            cancel: Stops early.
+
+        Yields:
+            `Progress` of the scan.
+
+        Returns:
+            Groups, largest first.
+        """
+        index = self.code_index()
+        reader = self._readers.get()
+        ids, emb = reader.embeddings(index.model_id)
+        if folders is not None:
+            keep = np.isin(ids, reader.ids_under(folders))
+            ids, emb = ids[keep], emb[keep]
+        groups = yield from find_near_duplicates(
+            index, ids, emb, max_distance=max_distance, cancel=cancel
+        )
+        paths = reader.paths_of(pid for members, _ in groups for pid in members)
+        return [
+            DuplicateGroup(
+                photo_ids=tuple(PhotoId(p) for p in members if p in paths),
+                paths=tuple(paths[PhotoId(p)] for p in members if p in paths),
+                max_distance=dist,
+            )
+            for members, dist in groups
+        ]
+
+    def _encode_query(
+        self, model_id: str, image: Image.Image
+    ) -> npt.NDArray[np.float32]:
+        meta = self._models.artifact(model_id).metadata
+        pixels = to_model_input(image, size=meta.input.size, policy=meta.input.resize)
+        embedding: npt.NDArray[np.float32] = (
+            self._models.encoder(model_id).encode(pixels[None]).embedding[0]
+        )
+        return embedding
+
+    def _search(
+        self,
+        index: CodeIndex,
+        query: npt.NDArray[np.float32],
+        *,
+        k: int,
+        max_distance: float | None,
+        min_score: float | None,
+        folders: Sequence[Path] | None,
+        exclude: Sequence[int],
+    ) -> list[SearchHit]:
+        reader = self._readers.get()
+        allowed = None if folders is None else reader.ids_under(folders)
+        if min_score is not None:
+            by_score = index.distance_for_score(min_score)
+            max_distance = (
+                by_score if max_distance is None else min(max_distance, by_score)
+            )
+        found = index.search(
+            query,
+            k,
+            max_distance=max_distance,
+            allowed_ids=allowed,
+            exclude_ids=exclude,
+        )
+        paths = reader.paths_of(pid for pid, _ in found)
+        return [
+            SearchHit(
+                PhotoId(pid),
+                paths[PhotoId(pid)],
+                dist,
+                index.model_id,
+                index.score(dist),
+            )
+            for pid, dist in found
+            if PhotoId(pid) in paths  # deleted since the snapshot was built
+        ]
