@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: run install install-dev system-deps test check lint fmt typecheck imports pytest test-fast bench
+.PHONY: run install install-dev system-deps test check lint fmt typecheck imports pytest test-fast bench bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ test-fast:
 
 bench:
 	$(BIN)/python tests/benchmarks/bench_search.py
+
+bundle: install
+	$(BIN)/python -m pip install -q -e ".[bundle]"
+	bash packaging/build_bundle.sh

@@ -59,8 +59,13 @@ need() {
 }
 need "$BUNDLE/sscq-desktop"
 need "$BUNDLE/sscq-desktop-gui"
-need "$internal/onnxruntime/capi/libonnxruntime.so*"
+# The Python binding holds onnxruntime itself (libonnxruntime.so is the C API's copy and
+# is not used); the providers_* libraries are the execution providers.
 need "$internal/onnxruntime/capi/onnxruntime_pybind11_state*"
+need "$internal/onnxruntime/capi/libonnxruntime_providers_shared.so"
+if [ "${SSCQ_BUNDLE_CPU_ONLY:-0}" != 1 ]; then
+  need "$internal/onnxruntime/capi/libonnxruntime_providers_cuda.so"
+fi
 need "$internal/PySide6/Qt/plugins/platforms/libqoffscreen.so"
 need "$internal/PySide6/Qt/plugins/platforms/libqxcb.so"
 need "$internal/PySide6/Qt/plugins/imageformats/libqjpeg.so"
@@ -87,6 +92,6 @@ if [ "$problems" -ne 0 ]; then
 fi
 
 size=$(du -sh "$BUNDLE" | cut -f1)
-ort=$(du -shc "$internal"/onnxruntime/capi/*.so* | tail -1 | cut -f1)
+ort=$(du -sh "$internal/onnxruntime" | cut -f1)
 qt=$(du -sh "$internal/PySide6" | cut -f1)
 echo "build_bundle: built $BUNDLE in ${elapsed}s: $size (onnxruntime $ort, PySide6/Qt $qt)"

@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -115,8 +115,10 @@ def check_pngs(svg: Path) -> list[str]:
             problems.append(f"{path.relative_to(ROOT)}: {committed.size}, not {size}")
             continue
         fresh = _to_pillow(render(svg, size))
-        diff = ImageChops.difference(committed, fresh).getextrema()
-        worst = max(hi for _, hi in diff)
+        diff = ImageChops.difference(committed, fresh)
+        worst = max(
+            cast("tuple[int, int]", band.getextrema())[1] for band in diff.split()
+        )
         if worst > CHECK_TOLERANCE:
             problems.append(
                 f"{path.relative_to(ROOT)}: differs from the SVG by up to {worst}/255; "

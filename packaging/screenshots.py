@@ -1,6 +1,6 @@
 """Write the README screenshots: the main window's gallery, a results view, retraining.
 
-Usage: python packaging/screenshots.py [OUT_DIR]   (default: docs/screenshots)
+Usage: python packaging/screenshots.py [--out OUT_DIR]   (default: docs/screenshots)
 
 Runs offscreen against a throwaway app home with generated photos and the shipped default
 model (or, in a checkout without it, the tiny test model). Nothing touches the user's files.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -60,9 +61,30 @@ def make_photos(folder: Path, n: int, seed: int) -> list[Path]:
     return out
 
 
+def parse_out_dir(args: list[str]) -> Path:
+    """The folder the screenshots go to, from ``--out DIR`` (or a bare ``DIR``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="screenshots.py",
+        description="Write the README screenshots (offscreen, generated photos).",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for main_window.png, results.png and retrain_dialog.png "
+        "(default: docs/screenshots)",
+    )
+    parser.add_argument("out_dir", nargs="?", type=Path, help=argparse.SUPPRESS)
+    ns = parser.parse_args(args)
+    out: Path | None = ns.out or ns.out_dir
+    return out if out is not None else ROOT / "docs" / "screenshots"
+
+
 def main(argv: list[str]) -> int:
-    """Write the three screenshots to argv[1] (or docs/screenshots); print their paths."""
-    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "docs" / "screenshots"
+    """Write the three screenshots to ``--out`` (or docs/screenshots); print their paths."""
+    out_dir = parse_out_dir(argv[1:])
     out_dir.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="sscq-shots-"))
     os.environ["SSCQ_DESKTOP_HOME"] = str(home / "home")
@@ -79,7 +101,7 @@ def main(argv: list[str]) -> int:
     from sscq_desktop.ui.settings import AppSettings
     from sscq_desktop.ui.tasks import TaskRunner
 
-    _app = QApplication(argv)  # kept alive for the whole run
+    _app = QApplication(argv[:1])  # kept alive for the whole run
     paths = app_paths().ensure()
     library = Library(paths)
     adapter = LibraryAdapter(library)
@@ -168,6 +190,7 @@ def main(argv: list[str]) -> int:
     dialog.close()
     window.close()
     library.close()
+    shutil.rmtree(home, ignore_errors=True)
     for name in ("main_window.png", "results.png", "retrain_dialog.png"):
         print(out_dir / name)
     return 0

@@ -17,6 +17,7 @@ import platformdirs
 APP_NAME = "sscq-desktop"
 HOME_ENV = "SSCQ_DESKTOP_HOME"
 DEFAULT_MODEL_FILENAME = "default_model.onnx"
+DEFAULT_MODEL_ENV = "SSCQ_DESKTOP_DEFAULT_MODEL"
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,13 @@ def resource_path(name: str) -> Path:
 
 
 def default_model_path() -> Path:
-    """The shipped default model artifact."""
+    """The default model artifact: ``$SSCQ_DESKTOP_DEFAULT_MODEL``, else the shipped one.
+
+    The variable lets packagers keep the model elsewhere (and tests run without one).
+    """
+    override = os.environ.get(DEFAULT_MODEL_ENV)
+    if override:
+        return Path(override).expanduser()
     return resource_path(DEFAULT_MODEL_FILENAME)
 
 

@@ -44,7 +44,22 @@ def app_home(
     """Every test gets its own SSCQ_DESKTOP_HOME: nothing touches the user's real folders."""
     home = tmp_path_factory.mktemp("sscq_home")
     monkeypatch.setenv("SSCQ_DESKTOP_HOME", str(home))
+    # Tests choose their model; `shipped_default_model` opts in to the real one.
+    monkeypatch.setenv(
+        "SSCQ_DESKTOP_DEFAULT_MODEL", str(home / "no-default-model.onnx")
+    )
     yield home
+
+
+@pytest.fixture
+def shipped_default_model(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Use the default model shipped in resources/ (the one users get)."""
+    monkeypatch.delenv("SSCQ_DESKTOP_DEFAULT_MODEL")
+    from sscq_desktop.paths import default_model_path
+
+    path = default_model_path()
+    assert path.is_file(), f"the shipped default model is missing: {path}"
+    return path
 
 
 @pytest.fixture

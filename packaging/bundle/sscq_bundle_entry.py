@@ -166,6 +166,12 @@ def _say(text: str) -> None:
 
 
 def _error_event(message: str) -> None:
-    _say(f"sscq-desktop bundle: {message}")
+    """One trainer-protocol error line on stdout (the app shows its message).
+
+    Nothing goes to stderr: the app appends the stderr log's tail to the message, which
+    would only repeat it.
+    """
     if sys.stdout is not None:
         print(json.dumps({"event": "error", "message": message}), flush=True)
+    else:
+        _say(f"sscq-desktop bundle: {message}")

@@ -353,6 +353,35 @@ class CatalogReader:
         )
         return np.asarray([r[0] for r in rows], dtype=np.int64), emb.astype(np.float32)
 
+    def embeddings_of(
+        self, model_id: str, photo_ids: Sequence[int]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The embeddings of some photos under a model (photos not encoded are left out).
+
+        Shape:
+            photo_ids: ``(n,)`` int64 ascending; embeddings: ``(n, M * L)`` float32.
+        """
+        record = self.model(model_id)
+        if record is None:
+            raise CatalogError(f"model {model_id!r} is not registered")
+        wanted = sorted({int(pid) for pid in photo_ids})
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        key = self._model_key(model_id)
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for pid, blob in self._rows(
+                "SELECT image_id, embedding FROM encodings WHERE model = ? "
+                f"AND image_id IN ({marks}) ORDER BY image_id",
+                (key, *chunk),
+            ):
+                ids.append(pid)
+                blobs.append(blob)
+        d = record.M * record.L
+        emb = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(ids), d)
+        return np.asarray(ids, dtype=np.int64), emb.astype(np.float32)
+
     def stats(self) -> CatalogStats:
         """Counts for status displays."""
         by_status = dict(

@@ -10,13 +10,14 @@ exclusions from photo ids. Thread-safe: snapshots are read-only.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from sscq_desktop.core import Distance, PackedCodes, decode, distance_tables, search
+from sscq_desktop.core import Distance, PackedCodes, distance_tables, search
 from sscq_desktop.library.catalog import CatalogReader
 from sscq_desktop.model.artifact import ArtifactMetadata
 
@@ -34,8 +35,11 @@ class CodeIndex:
         codebook: The model's PQ codebook.
         distance: The model's ADC distance.
         generation: The library's write generation the snapshot was built at.
-        reference_distance: Median distance between random pairs of library photos
-            (from their codes): the scale on which `score` maps distances to [0, 1].
+        reference_distance: Median search distance between random pairs of library
+            photos (one photo's embedding against another's code, the same kind of
+            distance a search returns): where `score` reaches 0.
+        close_distance: The 1st percentile of those distances (the closest 1% of
+            random pairs): where `score` is 0.5.
 
     Shape:
         photo_ids: ``(n,)`` int64; codebook: ``(M, ksub, dsub)`` float32.
@@ -48,6 +52,7 @@ class CodeIndex:
     distance: Distance
     generation: int = 0
     reference_distance: float = 0.0
+    close_distance: float = 0.0
 
     @classmethod
     def load(
@@ -64,10 +69,10 @@ class CodeIndex:
             The snapshot.
         """
         ids, codes = reader.codes(metadata.model_id)  # (n,), (n, M)
+        close, typical = _pair_distances(reader, metadata, ids, codes)
         return cls(
-            reference_distance=_reference_distance(
-                codes, metadata.codebooks, metadata.distance
-            ),
+            reference_distance=typical,
+            close_distance=close,
             model_id=metadata.model_id,
             photo_ids=ids,
             packed=PackedCodes(codes, metadata.K),
@@ -76,15 +81,55 @@ class CodeIndex:
             generation=generation,
         )
 
-    def score(self, distance: float) -> float:
-        """Similarity in [0, 1]: 1 for identical, 0 at the typical distance or beyond."""
-        if self.reference_distance <= 0.0:
-            return 1.0 if distance <= 0.0 else 0.0
-        return max(0.0, 1.0 - distance / self.reference_distance)
+    def score(self, distance: float, *, floor: float = 0.0) -> float:
+        """Similarity in [0, 1] of a result at `distance` from a query.
 
-    def distance_for_score(self, score: float) -> float:
-        """The largest distance whose `score` is at least `score`."""
-        return max(0.0, (1.0 - score) * self.reference_distance)
+        Piecewise linear: 1 at the query's `floor` (the nearest any code can be: a photo
+        with the query's own code, such as a resized copy), 0.5 at `close_distance` (as
+        close as the closest 1% of random pairs of library photos), 0 at the typical
+        distance between two library photos or beyond.
+
+        Args:
+            distance: The result's search distance.
+            floor: `query_floor` of the query; 0 for distances between embeddings.
+        """
+        close, typical = self._anchors(floor)
+        if distance <= close:
+            span = close - floor
+            if span <= 0.0:
+                return 1.0
+            return max(0.5, 1.0 - 0.5 * (distance - floor) / span)
+        span = typical - close
+        if span <= 0.0:
+            return 0.0
+        return max(0.0, 0.5 * (typical - distance) / span)
+
+    def distance_for_score(self, score: float, *, floor: float = 0.0) -> float:
+        """The largest distance whose `score` (for a query with `floor`) is >= `score`."""
+        if score <= 0.0:
+            return math.inf
+        close, typical = self._anchors(floor)
+        if score >= 0.5:
+            return floor + (1.0 - score) * 2.0 * (close - floor)
+        return typical - score * 2.0 * (typical - close)
+
+    def _anchors(self, floor: float) -> tuple[float, float]:
+        """The (score 0.5, score 0) distances for a query, never below its floor."""
+        close = max(self.close_distance, floor)
+        return close, max(self.reference_distance, close)
+
+    def query_floor(self, query: npt.ArrayLike) -> float:
+        """The smallest search distance any code can have from `query`.
+
+        Search distances compare the query's embedding with stored *codes*, so even the
+        query's own code is at a distance (its quantization error); scores start there.
+
+        Shape:
+            query: ``(M * dsub,)``.
+        """
+        xq = np.asarray(query, dtype=np.float32).reshape(1, -1)  # (1, d)
+        tables = distance_tables(xq, self.codebook, distance=self.distance)
+        return float(tables[0].min(axis=1).sum())  # (M, ksub) -> scalar
 
     @property
     def size(self) -> int:
@@ -181,19 +226,32 @@ def vector_distance(
     return out
 
 
-def _reference_distance(
+def _pair_distances(
+    reader: CatalogReader,
+    metadata: ArtifactMetadata,
+    ids: npt.NDArray[np.int64],
     codes: npt.NDArray[np.uint8],
-    codebook: npt.NDArray[np.float32],
-    distance: Distance,
     *,
     pairs: int = 512,
-) -> float:
-    """Median distance between the reconstructions of random pairs of codes."""
-    n = len(codes)
+) -> tuple[float, float]:
+    """1st percentile and median search distance between random pairs of photos.
+
+    A pair is one photo's embedding against another photo's code, the same kind of
+    distance a search returns.
+    """
+    n = len(ids)
     if n < 2:
-        return 0.0
+        return 0.0, 0.0
     rng = np.random.default_rng(0)
-    i = rng.integers(0, n, size=pairs)
-    j = (i + rng.integers(1, n, size=pairs)) % n
-    a, b = decode(codes[i], codebook), decode(codes[j], codebook)  # (pairs, d)
-    return float(np.median(vector_distance(a, b, codebook=codebook, distance=distance)))
+    rows = rng.choice(n, size=min(pairs, n), replace=False)
+    found, emb = reader.embeddings_of(metadata.model_id, ids[rows].tolist())
+    if len(found) == 0:
+        return 0.0, 0.0
+    rows = np.searchsorted(ids, found)  # (p,) rows of the photos that have embeddings
+    other = (rows + rng.integers(1, n, size=len(rows))) % n  # (p,) never the same photo
+    tables = distance_tables(emb, metadata.codebooks, distance=metadata.distance)
+    M = tables.shape[1]
+    dist = tables[
+        np.arange(len(rows))[:, None], np.arange(M)[None, :], codes[other]
+    ].sum(axis=1)  # (p,)
+    return float(np.percentile(dist, 1)), float(np.median(dist))

@@ -247,8 +247,9 @@ class Searcher:
     ) -> list[SearchHit]:
         reader = self._readers.get()
         allowed = None if folders is None else reader.ids_under(folders)
+        floor = index.query_floor(query)
         if min_score is not None:
-            by_score = index.distance_for_score(min_score)
+            by_score = index.distance_for_score(min_score, floor=floor)
             max_distance = (
                 by_score if max_distance is None else min(max_distance, by_score)
             )
@@ -266,7 +267,7 @@ class Searcher:
                 paths[PhotoId(pid)],
                 dist,
                 index.model_id,
-                index.score(dist),
+                index.score(dist, floor=floor),
             )
             for pid, dist in found
             if PhotoId(pid) in paths  # deleted since the snapshot was built

@@ -1,13 +1,16 @@
 """`GalleryModel`: the library's photos as a flat Qt list model (a thin adapter).
 
 Wraps a sorted `list[Photo]`; thumbnails come from a `ThumbnailLoader` and arrive through
-`dataChanged` for the affected row. Sorting 100k photos happens in a worker
-(`sort_photos`), never here.
+`dataChanged` for the affected row. Sorting 100k photos and working out what changed
+(`sort_photos`, `plan_gallery_update`) happen in a worker, never here: the GUI thread only
+applies the few row insertions and removals, so the view keeps its scroll position and
+selection while photos arrive or leave.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,70 @@ PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
 """data(index, PHOTO_ROLE) returns the row's `Photo` (or `Hit` in the results model)."""
 
 _Index = QModelIndex | QPersistentModelIndex
+
+MAX_EDITS = 64
+"""Past this many separate runs of inserted or removed rows, one reset is cheaper."""
+
+
+@dataclass(frozen=True)
+class GalleryUpdate:
+    """How to turn the rows `base` into `photos`: removals, then insertions.
+
+    Attributes:
+        base: The row list the plan was made from (compared by identity when applied).
+        photos: The new rows, sorted.
+        rows: Row of each path in `photos`.
+        removals: ``(first, last)`` row ranges of `base` to remove, bottom-up.
+        insertions: ``(row, photos)`` runs to insert, top-down, at their final rows.
+        reset: Replace everything at once instead (a new sort order, or many edits).
+    """
+
+    base: list[Photo]
+    photos: list[Photo]
+    rows: dict[str, int]
+    removals: list[tuple[int, int]] = field(default_factory=list)
+    insertions: list[tuple[int, list[Photo]]] = field(default_factory=list)
+    reset: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.reset or self.removals or self.insertions)
+
+
+def plan_gallery_update(base: list[Photo], photos: list[Photo]) -> GalleryUpdate:
+    """The row edits from `base` to `photos` (both in gallery order); worker-thread safe.
+
+    A photo whose fields changed (say, its modification time) is removed and inserted at
+    its new place. Falls back to a reset when the kept rows changed order or the edits
+    are too scattered to be cheaper than one.
+    """
+    rows = {str(p.path): i for i, p in enumerate(photos)}
+    if not base:
+        return GalleryUpdate(base, photos, rows, reset=bool(photos))
+    wanted = set(photos)
+    removals: list[tuple[int, int]] = []
+    kept: list[Photo] = []
+    for i, photo in enumerate(base):
+        if photo in wanted:
+            kept.append(photo)
+        elif removals and removals[-1][1] == i - 1:
+            removals[-1] = (removals[-1][0], i)
+        else:
+            removals.append((i, i))
+    removals.reverse()  # bottom-up: earlier rows keep their numbers
+    insertions: list[tuple[int, list[Photo]]] = []
+    j = 0
+    for i, photo in enumerate(photos):
+        if j < len(kept) and kept[j] == photo:
+            j += 1
+        elif insertions and insertions[-1][0] + len(insertions[-1][1]) == i:
+            insertions[-1][1].append(photo)
+        else:
+            insertions.append((i, [photo]))
+    in_order = j == len(kept)  # else a kept photo moved: the sort order changed
+    if not in_order or len(removals) + len(insertions) > MAX_EDITS:
+        return GalleryUpdate(base, photos, rows, reset=True)
+    return GalleryUpdate(base, photos, rows, removals, insertions)
 
 
 def sort_photos(photos: Sequence[Photo], key: GallerySort) -> list[Photo]:
@@ -61,6 +128,25 @@ class GalleryModel(QAbstractListModel):
         self._photos = photos
         self._rows = {str(p.path): i for i, p in enumerate(photos)}
         self.endResetModel()
+
+    def apply_update(self, update: GalleryUpdate) -> None:
+        """Apply a `plan_gallery_update` plan; a reset if the rows changed since it."""
+        if update.base is not self._photos or update.reset:
+            self.beginResetModel()
+            self._photos, self._rows = update.photos, update.rows
+            self.endResetModel()
+            return
+        # Edit a copy: the old list may be the base of a plan being made in a worker.
+        rows = self._photos = list(self._photos)
+        for first, last in update.removals:
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del rows[first : last + 1]
+            self.endRemoveRows()
+        for row, photos in update.insertions:
+            self.beginInsertRows(QModelIndex(), row, row + len(photos) - 1)
+            rows[row:row] = photos
+            self.endInsertRows()
+        self._photos, self._rows = update.photos, update.rows
 
     def photo_at(self, row: int) -> Photo:
         return self._photos[row]

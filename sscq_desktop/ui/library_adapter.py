@@ -95,6 +95,11 @@ class LibraryAdapter:
     ) -> Iterator[Progress]:
         yield from self.library.update(cancel=cancel, pause=pause)
 
+    def watch(
+        self, *, cancel: threading.Event, pause: threading.Event
+    ) -> Iterator[Progress]:
+        yield from self.library.watch(cancel=cancel, pause=pause)
+
     # -- searches ---------------------------------------------------------------
 
     def similar_to_photo(

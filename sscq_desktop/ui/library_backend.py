@@ -19,7 +19,12 @@ TrainDevice = Literal["auto", "cpu", "cuda"]
 
 
 class ProgressLike(Protocol):
-    """One progress report of a long job (ingest, re-encode)."""
+    """One progress report of a long job (scan, ingest, re-encode, watch)."""
+
+    @property
+    def phase(self) -> str:
+        """``"scan"``, ``"ingest"``, ...; ``"watch"``: the folders are watched, idle."""
+        ...
 
     @property
     def done(self) -> int: ...
@@ -131,6 +136,17 @@ class LibraryBackend(Protocol):
         self, *, cancel: threading.Event, pause: threading.Event
     ) -> Iterator[ProgressLike]:
         """Scan the folders and encode new or changed photos."""
+        ...
+
+    def watch(
+        self, *, cancel: threading.Event, pause: threading.Event
+    ) -> Iterator[ProgressLike]:
+        """Bring the library up to date, then apply folder changes until `cancel` is set.
+
+        Yields the progress of each scan and ingest, and a ``"watch"`` report when the
+        folders are watched (``done == 0``) and after each batch of changes applied
+        (``done`` counts the batches). Falls back to polling where watching fails.
+        """
         ...
 
     def similar_to_photo(

@@ -1,14 +1,17 @@
 """`MainWindow`: folders, the gallery, similar results, near duplicates and the status bar.
 
-Wires widgets to the `LibraryBackend` through `Task`s: indexing and model switches run on
-the writer lane, queries on readers, and every result comes back by signal. Accepts
-dropped and pasted images as queries. Knows nothing of SQL, onnxruntime or torch.
+Wires widgets to the `LibraryBackend` through `Task`s: indexing, folder watching
+(`IndexingWorker`) and model switches run on the writer lane, queries on readers, and
+every result comes back by signal. Accepts dropped and pasted images as queries (a pasted
+image lives in a temporary file until the next query or the window closes). Knows
+nothing of SQL, onnxruntime or torch.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -39,7 +42,13 @@ from PySide6.QtWidgets import (
 from sscq_desktop.ui.duplicates_view import DuplicatesView
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.folders_panel import FoldersPanel
-from sscq_desktop.ui.gallery_model import GalleryModel, sort_photos
+from sscq_desktop.ui.gallery_model import (
+    GalleryModel,
+    GalleryUpdate,
+    plan_gallery_update,
+    sort_photos,
+)
+from sscq_desktop.ui.indexing_worker import IndexingWorker
 from sscq_desktop.ui.library_backend import (
     FolderState,
     Hit,
@@ -84,7 +93,8 @@ class MainWindow(QMainWindow):
 
     Signals:
         ingest_will_start(): indexing is about to run.
-        ingest_did_finish(): indexing ended (done, cancelled or failed).
+        ingest_did_finish(): indexing ended (done, cancelled or failed); the folders
+            may still be watched.
         index_did_change(): the gallery and folder counts were refreshed.
         model_did_change(object): a new `ModelInfo` is active.
         settings_did_change(object): the user saved new `AppSettings`.
@@ -114,10 +124,15 @@ class MainWindow(QMainWindow):
         self.loader = loader if loader is not None else ThumbnailLoader(parent=self)
         self._qsettings_path = qsettings_path
         self._retrain_command = retrain_command
-        self._ingest: Task[None] | None = None
         self._switch: Task[ModelInfo] | None = None
-        self._reingest_after = False
         self._last_gallery_refresh = 0.0
+        self._folders_shown: list[FolderState] | None = None
+        self._status_model: tuple[ModelInfo, str] | None = None
+        self._pasted_dir: Path | None = None
+        self._pasted: Path | None = None  # the pasted image of the current query
+        self.indexer = IndexingWorker(
+            backend, runner, watch=settings.watch_folders, parent=self
+        )
         self._library_requests = LatestRequest()
         self.active_model: ModelInfo | None = None
         self.provider = ""
@@ -188,6 +203,11 @@ class MainWindow(QMainWindow):
         self.sort_combo.currentIndexChanged.connect(
             self._on_sort_combo_current_index_changed
         )
+        self.indexer.ingest_will_start.connect(self._on_indexer_ingest_will_start)
+        self.indexer.progress_changed.connect(self._on_indexer_progress_changed)
+        self.indexer.ingest_did_finish.connect(self._on_indexer_ingest_did_finish)
+        self.indexer.changes_applied.connect(self._on_indexer_changes_applied)
+        self.indexer.failed.connect(self._on_indexer_failed)
         self.status_bar.pause_requested.connect(self._on_status_bar_pause_requested)
         self.status_bar.resume_requested.connect(self._on_status_bar_resume_requested)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
@@ -213,9 +233,7 @@ class MainWindow(QMainWindow):
             self.paste_query,
             QKeySequence.StandardKey.Paste,
         )
-        self.rescan_action = self._action(
-            file_menu, "&Rescan folders", self.start_indexing
-        )
+        self.rescan_action = self._action(file_menu, "&Rescan folders", self.rescan)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         tools = bar.addMenu("&Tools")
@@ -251,34 +269,31 @@ class MainWindow(QMainWindow):
 
     @property
     def indexing(self) -> bool:
-        return self._ingest is not None
+        return self.indexer.indexing
+
+    @property
+    def watching(self) -> bool:
+        return self.indexer.watching
 
     def start_indexing(self) -> None:
-        """Scan the folders and encode new photos in the background (the writer lane)."""
-        if self._ingest is not None:
-            self._reingest_after = True  # folders changed mid-run: scan again after it
-            return
-        backend = self.backend
+        """Bring the library up to date in the background, then watch its folders.
 
-        def fn(ctx: TaskContext) -> None:
-            for progress in backend.ingest(
-                cancel=ctx.cancel_event, pause=ctx.pause_event
-            ):
-                ctx.report_progress(progress)
+        With watching off (settings), one scan and ingest; see `IndexingWorker`.
+        """
+        self.indexer.start()
 
-        task: Task[None] = Task(fn, lane="write")
-        self._ingest = task
-        emit(self.ingest_will_start)
-        self.status_bar.show_progress("Indexing", _Starting())
-        task.on_progress(self._on_ingest_progress).on_failure(self._on_ingest_failure)
-        task.on_finished(self._on_ingest_finished).start(self.runner)
+    def rescan(self) -> None:
+        """Reconcile the folders with the disk now (File > Rescan folders)."""
+        self.indexer.start(rescan=True)
 
     def pause_indexing(self, paused: bool) -> None:
-        if self._ingest is not None:
-            event = self._ingest.context.pause_event
-            event.set() if paused else event.clear()
+        self.indexer.pause(paused)
 
-    def _on_ingest_progress(self, value: object) -> None:
+    def _on_indexer_ingest_will_start(self) -> None:
+        emit(self.ingest_will_start)
+        self.status_bar.show_progress("Indexing", _Starting())
+
+    def _on_indexer_progress_changed(self, value: object) -> None:
         progress: ProgressLike = value  # type: ignore[assignment]
         self.status_bar.show_progress("Indexing", progress)
         now = time.monotonic()
@@ -286,50 +301,60 @@ class MainWindow(QMainWindow):
             self._last_gallery_refresh = now
             self.refresh_library()
 
-    def _on_ingest_failure(self, exc: BaseException) -> None:
+    def _on_indexer_failed(self, exc: object) -> None:
+        assert isinstance(exc, BaseException)
         self.last_error = user_message(exc)
         self.status_bar.showMessage(f"Indexing stopped: {self.last_error}", 15_000)
         show_exception(self, exc, title="Indexing stopped")
 
-    def _on_ingest_finished(self) -> None:
-        self._ingest = None
+    def _on_indexer_ingest_did_finish(self) -> None:
         self.status_bar.clearMessage()
         self.status_bar.set_idle(self._library_summary())
         self.refresh_library()
+        if self.results_panel.query is not None:
+            self.results_panel.refresh()  # newly indexed photos may belong in it
         emit(self.ingest_did_finish)
-        if self._reingest_after:
-            self._reingest_after = False
-            self.start_indexing()
+
+    def _on_indexer_changes_applied(self) -> None:
+        self.refresh_library()
 
     # -- library state --------------------------------------------------------
 
     def refresh_library(self) -> None:
-        """Reload photos (sorted off-thread), folders and the active model."""
+        """Reload photos, folders and the active model; the gallery changes row by row.
+
+        Sorting and comparing with the rows shown run off-thread (`plan_gallery_update`),
+        so the GUI thread only inserts and removes the rows that changed.
+        """
         backend = self.backend
         sort_key = self.current_sort()
         request_id = self._library_requests.next_id()
+        shown = self.gallery_model.photos  # never edited in place: safe to read there
 
         def fn(
             ctx: TaskContext,
-        ) -> tuple[list[Photo], list[FolderState], ModelInfo, str]:
+        ) -> tuple[GalleryUpdate, list[FolderState], ModelInfo, str]:
             photos = sort_photos(backend.photos(), sort_key)
             return (
-                photos,
+                plan_gallery_update(shown, photos),
                 list(backend.folders()),
                 backend.active_model(),
                 backend.provider_name(),
             )
 
         def success(
-            result: tuple[list[Photo], list[FolderState], ModelInfo, str],
+            result: tuple[GalleryUpdate, list[FolderState], ModelInfo, str],
         ) -> None:
             if not self._library_requests.is_current(request_id):
                 return
-            photos, folders, model, provider = result
-            self.gallery_model.set_photos(photos)
+            update, folders, model, provider = result
+            if not update.is_empty:
+                self.gallery_model.apply_update(update)
             self.set_folders(folders)
             self.active_model, self.provider = model, provider
-            self.status_bar.set_model(model, provider)
+            if (model, provider) != self._status_model:
+                self._status_model = (model, provider)
+                self.status_bar.set_model(model, provider)
             if not self.indexing:
                 self.status_bar.set_idle(self._library_summary())
             emit(self.index_did_change)
@@ -339,6 +364,10 @@ class MainWindow(QMainWindow):
         )
 
     def set_folders(self, folders: Sequence[FolderState]) -> None:
+        folders = list(folders)
+        if folders == self._folders_shown:
+            return  # refreshed every few seconds while indexing: skip the rebuild
+        self._folders_shown = folders
         self.folders_panel.set_folders(folders)
         self.results_panel.set_folders(folders)
         missing = [f for f in folders if f.status == "missing"]
@@ -353,7 +382,8 @@ class MainWindow(QMainWindow):
 
     def _library_summary(self) -> str:
         n = self.gallery_model.rowCount()
-        return f"{n:,} photo{'s' if n != 1 else ''} indexed"
+        text = f"{n:,} photo{'s' if n != 1 else ''} indexed"
+        return f"{text} · watching folders" if self.watching else text
 
     def _on_refresh_failure(self, exc: BaseException) -> None:
         self.last_error = user_message(exc)
@@ -366,8 +396,15 @@ class MainWindow(QMainWindow):
         self.refresh_library()
 
     def _on_folder_timer_timeout(self) -> None:
-        if not self.indexing:
-            self.refresh_library()
+        # Folders only: photos are refreshed by the watcher and after each ingest.
+        backend = self.backend
+
+        def fn(ctx: TaskContext) -> list[FolderState]:
+            return list(backend.folders())
+
+        Task(fn).on_success(self.set_folders).on_failure(
+            self._on_refresh_failure
+        ).start(self.runner)
 
     def _on_status_bar_pause_requested(self) -> None:
         self.pause_indexing(True)
@@ -378,6 +415,7 @@ class MainWindow(QMainWindow):
     # -- folders --------------------------------------------------------------
 
     def add_folder(self, path: Path) -> None:
+        """Add a folder to the library, then index (and watch) it."""
         backend = self.backend
 
         def fn(ctx: TaskContext) -> None:
@@ -388,9 +426,11 @@ class MainWindow(QMainWindow):
             self.refresh_library()
             self.start_indexing()
 
-        Task(fn, lane="write").on_success(success).on_failure(
+        task: Task[None] = Task(fn, lane="write").on_success(success)
+        task.on_failure(
             lambda exc: show_exception(self, exc, title="Cannot add folder")
-        ).start(self.runner)
+        )
+        self.indexer.run_write(task)
 
     def remove_folder(self, path: Path) -> None:
         backend = self.backend
@@ -398,9 +438,11 @@ class MainWindow(QMainWindow):
         def fn(ctx: TaskContext) -> None:
             backend.remove_folder(path)
 
-        Task(fn, lane="write").on_success(lambda _: self.refresh_library()).on_failure(
+        task: Task[None] = Task(fn, lane="write")
+        task.on_success(lambda _: self.refresh_library()).on_failure(
             lambda exc: show_exception(self, exc, title="Cannot remove folder")
-        ).start(self.runner)
+        )
+        self.indexer.run_write(task)
 
     def _on_folders_panel_add_requested(self, path: object) -> None:
         assert isinstance(path, Path)
@@ -415,11 +457,13 @@ class MainWindow(QMainWindow):
     def find_similar(self, photo: object) -> None:
         """Search from a library photo (`Photo` or `Hit`) and show the Similar tab."""
         if isinstance(photo, Photo | Hit):
+            self._forget_pasted()
             self.tabs.setCurrentWidget(self.results_panel)
             self.results_panel.search_photo(photo)
 
     def search_by_file(self, path: Path) -> None:
         """Search from any image file (dropped, pasted or chosen)."""
+        self._forget_pasted(keep=path)
         self.tabs.setCurrentWidget(self.results_panel)
         self.results_panel.search_file(path)
 
@@ -453,17 +497,35 @@ class MainWindow(QMainWindow):
         return False
 
     def _search_qimage(self, image: QImage) -> None:
+        if self._pasted_dir is None:
+            self._pasted_dir = Path(tempfile.mkdtemp(prefix="sscq-pasted-"))
+        folder = self._pasted_dir
+
         # Writing the PNG is encoding work: it runs in a task, never on the GUI thread.
         def fn(ctx: TaskContext) -> Path:
-            fd, name = tempfile.mkstemp(prefix="sscq-pasted-", suffix=".png")
+            fd, name = tempfile.mkstemp(prefix="pasted-", suffix=".png", dir=folder)
             os.close(fd)
             if not image.save(name):  # PNG, from the suffix
+                Path(name).unlink(missing_ok=True)
                 raise OSError(f"cannot write the pasted image to {name}")
             return Path(name)
 
-        Task(fn).on_success(self.search_by_file).on_failure(
+        def success(path: Path) -> None:
+            if self._pasted_dir is None:  # the window closed meanwhile
+                path.unlink(missing_ok=True)
+                return
+            self.search_by_file(path)
+            self._pasted = path  # kept while it is the query: the slider re-runs it
+
+        Task(fn).on_success(success).on_failure(
             lambda exc: show_exception(self, exc)
         ).start(self.runner)
+
+    def _forget_pasted(self, keep: Path | None = None) -> None:
+        """Delete the previous pasted image once another query replaces it."""
+        if self._pasted is not None and self._pasted != keep:
+            self._pasted.unlink(missing_ok=True)
+            self._pasted = None
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
@@ -548,6 +610,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.results_panel.k = settings.results_k
         self.duplicates_view.threshold = settings.duplicate_threshold
+        self.indexer.set_watch_enabled(settings.watch_folders)
         emit(self.settings_did_change, settings)
 
     # -- models ---------------------------------------------------------------
@@ -589,7 +652,7 @@ class MainWindow(QMainWindow):
             self.refresh_library()
 
         task.on_progress(progress).on_success(success).on_failure(failure)
-        task.on_finished(finished).start(self.runner)
+        self.indexer.run_write(task.on_finished(finished))
 
     # -- window state ---------------------------------------------------------
 
@@ -619,12 +682,17 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Stop background work and wait for it (bounded); safe to call twice."""
         self._folder_timer.stop()
+        self.indexer.stop()
         self.runner.cancel_all()
         if self.retrain_dialog is not None:
             self.retrain_dialog.cancel_training()
         self.runner.wait_for_done(timeout_ms)
         self.loader.clear_pending()
         self.loader.wait_for_done(timeout_ms)
+        self._forget_pasted()
+        if self._pasted_dir is not None:
+            shutil.rmtree(self._pasted_dir, ignore_errors=True)
+            self._pasted_dir = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()
@@ -654,6 +722,7 @@ def image_path_from_mime(mime: QMimeData) -> Path | None:
 class _Starting:
     """Progress shown before the first report arrives."""
 
+    phase = "scan"
     done = 0
     total = 0
     rate = 0.0

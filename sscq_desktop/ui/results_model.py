@@ -26,6 +26,10 @@ from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 _Index = QModelIndex | QPersistentModelIndex
 
 
+SCORE_MEANING = "0% is as far apart as two random photos of your library"
+"""What the similarity percentage means, in the words of the tooltips."""
+
+
 def format_score(score: float) -> str:
     """A similarity score as a percentage: ``0.934`` -> ``"93%"``."""
     return f"{round(100 * max(0.0, min(1.0, score)))}%"
@@ -69,7 +73,10 @@ class ResultsModel(QAbstractListModel):
                 else self._loader.placeholder(self.thumbnail_size)
             )
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{hit.path}\nsimilarity {format_score(hit.score)}, distance {hit.distance:.3f}"
+            return (
+                f"{hit.path}\nSimilarity {format_score(hit.score)} "
+                f"({SCORE_MEANING}); code distance {hit.distance:.3f}"
+            )
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(self.thumbnail_size + 16, self.thumbnail_size + 44)
         if role == PHOTO_ROLE:

@@ -36,6 +36,13 @@ logger = logging.getLogger(__name__)
 _QUERY_ICON = 112
 _DEBOUNCE_MS = 150
 
+THRESHOLD_TIP = (
+    "Hide results less similar than this.\n"
+    "Similarity compares photos through their codes: 0% means no closer than two "
+    "photos of your library picked at random (half of such pairs are farther "
+    "apart); higher is closer. At 0% every result is shown, best first."
+)
+
 
 @dataclass(frozen=True)
 class Query:
@@ -100,8 +107,9 @@ class ResultsPanel(QWidget):
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setValue(round(threshold * 100))
-        self.threshold_slider.setToolTip("Hide results less similar than this")
+        self.threshold_slider.setToolTip(THRESHOLD_TIP)
         self.threshold_value = QLabel()
+        self.threshold_value.setToolTip(THRESHOLD_TIP)
         self.scope_combo = QComboBox()
         self.scope_combo.setToolTip("Only show photos from this folder")
         self.scope_combo.addItem("All folders", None)
@@ -248,7 +256,8 @@ class ResultsPanel(QWidget):
         emit(self.results_ready, shown)
 
     def _update_threshold_label(self) -> None:
-        self.threshold_value.setText(f"{self.threshold_slider.value()}%")
+        value = self.threshold_slider.value()
+        self.threshold_value.setText(f"≥ {value}%" if value else "all")
 
     def _on_threshold_slider_value_changed(self, _value: int) -> None:
         self._update_threshold_label()

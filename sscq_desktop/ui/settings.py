@@ -40,6 +40,7 @@ class AppSettings:
         0.0  # hide results below this score (0-1); 0 shows all
     )
     duplicate_threshold: float = 0.95  # near-duplicate score (0-1); strict by default
+    watch_folders: bool = True  # pick up changes as they happen (polls network drives)
     device: Device = "auto"  # retrain device: "auto", "cpu" or "cuda"
     retrain_bits: int = 32  # code length proposed by the retrain dialog: 16, 32 or 64
     retrain_minutes: int = 10  # time budget proposed by the retrain dialog

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -67,6 +68,13 @@ class SettingsDialog(QDialog):
         self.thumb_spin.setRange(64, 320)
         self.thumb_spin.setSingleStep(16)
         self.thumb_spin.setValue(settings.thumbnail_size)
+        self.watch_check = QCheckBox("Watch folders for changes")
+        self.watch_check.setChecked(settings.watch_folders)
+        self.watch_check.setToolTip(
+            "New, changed, moved and deleted photos are picked up as they happen "
+            "(network drives are polled). Off: folders are rescanned at start-up and "
+            "with File > Rescan folders only."
+        )
         self.device_combo = QComboBox()
         for device in DEVICES:
             self.device_combo.addItem(
@@ -78,6 +86,7 @@ class SettingsDialog(QDialog):
         form.addRow("Results per search:", self.k_spin)
         form.addRow("Near-duplicate strictness:", self.duplicates_spin)
         form.addRow("Thumbnail size (next start):", self.thumb_spin)
+        form.addRow("", self.watch_check)
         form.addRow("Training device:", self.device_combo)
         box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -117,6 +126,7 @@ class SettingsDialog(QDialog):
             duplicate_threshold=round(self.duplicates_spin.value(), 3),
             thumbnail_size=self.thumb_spin.value(),
             device=self.device_combo.currentData(),
+            watch_folders=self.watch_check.isChecked(),
         )
 
     def accept(self) -> None:

@@ -46,6 +46,7 @@ class StatusBar(QStatusBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._shown: tuple[str, int, int] | None = None  # (text, maximum, value)
         self.progress_label = QLabel("")
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(180)
@@ -67,18 +68,25 @@ class StatusBar(QStatusBar):
         self.set_idle("")
 
     def show_progress(self, verb: str, progress: ProgressLike) -> None:
-        self.progress_label.setText(format_progress(verb, progress))
-        self.progress_bar.setVisible(True)
-        self.pause_button.setVisible(True)
-        if progress.total > 0:
-            self.progress_bar.setRange(0, progress.total)
-            self.progress_bar.setValue(min(progress.done, progress.total))
-        else:
-            self.progress_bar.setRange(
-                0, 0
-            )  # busy indicator while the total is unknown
+        # Called up to ~10 times a second while indexing: touch only what changed (kept
+        # here in Python), since each call into Qt competes for the GIL with indexing.
+        text = format_progress(verb, progress)
+        maximum = max(progress.total, 0)  # 0: a busy indicator while it is unknown
+        value = min(progress.done, maximum)
+        shown = self._shown
+        if shown is None:
+            self.progress_bar.setVisible(True)
+            self.pause_button.setVisible(True)
+        if shown is None or text != shown[0]:
+            self.progress_label.setText(text)
+        if shown is None or maximum != shown[1]:
+            self.progress_bar.setRange(0, maximum)
+        if maximum and (shown is None or value != shown[2]):
+            self.progress_bar.setValue(value)
+        self._shown = (text, maximum, value)
 
     def set_idle(self, text: str) -> None:
+        self._shown = None
         self.progress_label.setText(text)
         self.progress_bar.setVisible(False)
         self.pause_button.setVisible(False)

@@ -3,7 +3,9 @@
 `fn` runs on a QThreadPool; success, failure and progress callbacks always run on the
 main thread through queued signals. Mutations go through the runner's single-thread
 writer lane; reads run concurrently. `TaskRunner(sync=True)` runs everything inline for
-tests. `LatestRequest` implements "the latest query wins". Nothing here touches a widget.
+tests. `LatestRequest` implements "the latest query wins". A long-lived task (the folder
+watcher) runs until cancelled and is not counted as pending work. Nothing here touches a
+widget.
 """
 
 from __future__ import annotations
@@ -61,16 +63,26 @@ class Task(Generic[T]):
     ``ctx.report_progress(x)``. A failure goes to the failure callback, or else to
     `sscq_desktop.ui.errors.show_exception`; it is never swallowed. A task that raises
     `TaskCancelled` calls the cancelled callback instead.
+
+    A `long_lived` task runs until cancelled (the folder watcher): `TaskRunner.active_count`
+    leaves it out, so "no pending work" still means something while it runs.
     """
 
-    def __init__(self, fn: Callable[[TaskContext], T], *, lane: Lane = "read") -> None:
+    def __init__(
+        self,
+        fn: Callable[[TaskContext], T],
+        *,
+        lane: Lane = "read",
+        long_lived: bool = False,
+    ) -> None:
         self._fn = fn
         self.lane: Lane = lane
+        self.long_lived = long_lived
         self._success: Callable[[T], object] | None = None
         self._failure: Callable[[BaseException], object] | None = None
         self._progress: Callable[[object], None] | None = None
         self._cancelled: Callable[[], None] | None = None
-        self._finished: Callable[[], None] | None = None
+        self._finished: list[Callable[[], None]] = []
         self._bridge: _TaskBridge | None = None
         self.context = TaskContext(self._emit_progress)
 
@@ -91,8 +103,12 @@ class Task(Generic[T]):
         return self
 
     def on_finished(self, cb: Callable[[], None]) -> Task[T]:
-        """Called last, after success, failure or cancellation."""
-        self._finished = cb
+        """Called last, after success, failure or cancellation.
+
+        Unlike the other callbacks, several may be registered (the task's owner and a
+        scheduler such as `IndexingWorker` both need to know); they run in order.
+        """
+        self._finished.append(cb)
         return self
 
     def start(self, runner: TaskRunner) -> Task[T]:
@@ -144,8 +160,8 @@ class Task(Generic[T]):
             self._cancelled()
 
     def _deliver_finished(self) -> None:
-        if self._finished is not None:
-            self._finished()
+        for cb in self._finished:
+            cb()
 
 
 class TaskRunner(QObject):
@@ -167,8 +183,8 @@ class TaskRunner(QObject):
 
     @property
     def active_count(self) -> int:
-        """Tasks started and not yet finished (callbacks included)."""
-        return len(self._active)
+        """Tasks started and not yet finished (callbacks included), long-lived ones aside."""
+        return sum(1 for task in self._active if not task.long_lived)
 
     def run(self, task: Task[T]) -> None:
         if self.sync:

@@ -3,16 +3,21 @@
 Usage: python tests/benchmarks/bench_gui_ingest_stalls.py [N_IMAGES]
 
 A 5 ms QTimer probe records the longest gap between its ticks while the real `Library`
-(through `LibraryAdapter`) indexes generated JPEGs with the tiny test model and the window
-refreshes its gallery. Offscreen; a throwaway app home.
+(opened and wired as `sscq_desktop.app` does) indexes generated JPEGs with the tiny test
+model, the window refreshes its gallery and watches the folder. Offscreen; a throwaway
+app home. The window's start-up (first paint, loading the model, as `app.main` does
+before any folder can be added) is probed too and reported apart; the verdict is on the
+ingest: from adding the folder until the gallery shows every photo.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,14 +35,11 @@ def main(n: int) -> int:
 
     home = Path(tempfile.mkdtemp(prefix="sscq-bench-"))
     os.environ["SSCQ_DESKTOP_HOME"] = str(home / "home")
-    from sscq_desktop.library.library import Library
+    from sscq_desktop.app import build_window, open_library, tune_interpreter_for_gui
     from sscq_desktop.paths import app_paths
-    from sscq_desktop.ui.library_adapter import LibraryAdapter
-    from sscq_desktop.ui.main_window import MainWindow
-    from sscq_desktop.ui.settings import AppSettings
-    from sscq_desktop.ui.tasks import TaskRunner
 
     _app = QApplication(sys.argv)  # kept alive for the whole run
+    tune_interpreter_for_gui()
     photos = home / "photos"
     photos.mkdir()
     rng = np.random.default_rng(0)
@@ -46,19 +48,15 @@ def main(n: int) -> int:
         Image.fromarray(grid).resize((320, 240)).save(
             photos / f"{i:05d}.jpg", quality=85
         )
-    library = Library(app_paths())
-    adapter = LibraryAdapter(library)
-    import threading
+    paths = app_paths().ensure()
+    library = open_library(paths)
+    model = library.import_model(make_tiny_artifact(home / "tiny.onnx").path)
+    library.switch_model(model.model_id)
+    window = build_window(paths, library)
 
-    model = adapter.register_model(make_tiny_artifact(home / "tiny.onnx").path)
-    never = threading.Event()
-    list(adapter.switch_model(model.model_id, cancel=never, pause=never))
-    window = MainWindow(adapter, TaskRunner(), AppSettings(first_run_done=True))
-    window.show()
-
-    gaps: list[float] = []
     clock = QElapsedTimer()
     clock.start()
+    gaps: list[float] = []
     last = [clock.nsecsElapsed()]
 
     def tick() -> None:
@@ -69,24 +67,46 @@ def main(n: int) -> int:
     probe = QTimer()
     probe.setInterval(5)
     probe.timeout.connect(tick)
+    loop = QEventLoop()
+
+    def run_until(done: Callable[[], bool]) -> None:
+        # Sleep until events arrive, as app.exec() does: polling processEvents() in a
+        # Python loop would keep a core busy and the GIL contended on the GUI thread.
+        wait = QEventLoop.ProcessEventsFlag.WaitForMoreEvents
+        while not done():
+            loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents | wait)
+
+    # Start-up, as app.main: show, then the first refresh (which loads the model).
+    refreshed: list[bool] = []
+    window.index_did_change.connect(lambda: refreshed.append(True))
+    probe.start()
+    window.show()
+    window.refresh_library()
+    run_until(lambda: bool(refreshed) and not window.runner.active_count)
+    startup = max(gaps) if gaps else 0.0
+    gaps.clear()
+
     done: list[bool] = []
     window.ingest_did_finish.connect(lambda: done.append(True))
     started = time.perf_counter()
-    probe.start()
+    last[0] = clock.nsecsElapsed()
     window.add_folder(photos)
-    loop = QEventLoop()
-    while not done:
-        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    run_until(lambda: bool(done))
     elapsed = time.perf_counter() - started
-    while window.runner.active_count:  # the final gallery refresh
-        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    run_until(lambda: not window.runner.active_count)  # the final gallery refresh
     probe.stop()
     window.shutdown()
     library.close()
+    shutil.rmtree(home, ignore_errors=True)
     worst = max(gaps) if gaps else 0.0
     p99 = float(np.percentile(gaps, 99)) if gaps else 0.0
+    over = sum(g > 50.0 for g in gaps)
     print(f"images={n} indexed={window.gallery_model.rowCount()} in {elapsed:.1f}s")
-    print(f"event-loop gaps: max {worst:.1f} ms, p99 {p99:.1f} ms, ticks {len(gaps)}")
+    print(f"start-up (first paint, model load): max gap {startup:.1f} ms (not gated)")
+    print(
+        f"event-loop gaps: max {worst:.1f} ms, p99 {p99:.1f} ms, "
+        f"over 50 ms {over}, ticks {len(gaps)}"
+    )
     print("PASS" if worst <= 50.0 else "FAIL", "(target: no stall over 50 ms)")
     return 0 if worst <= 50.0 else 1
 

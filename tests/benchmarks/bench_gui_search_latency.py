@@ -62,6 +62,11 @@ class SyntheticBackend:
     ) -> Iterator[Any]:
         return iter(())
 
+    def watch(
+        self, *, cancel: threading.Event, pause: threading.Event
+    ) -> Iterator[Any]:
+        return iter(())
+
     def similar_to_photo(
         self, photo_id: int, *, k: int, threshold: float, folders: Sequence[Path] | None
     ) -> Sequence[Hit]:

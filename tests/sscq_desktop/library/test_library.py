@@ -166,6 +166,12 @@ def test_similar_to_file_threshold_and_folder_scope(
     assert hits[0].distance <= hits[1].distance <= hits[2].distance
     assert all(h.model_id == library.active_model_id for h in hits)
     assert 0.0 <= hits[-1].score <= hits[0].score <= 1.0
+    # Copies read as copies, other photos clearly less similar: the score starts at the
+    # query's own quantization error, not at distance 0 (which no code can reach).
+    assert hits[0].score > 0.9 and hits[1].score > 0.8
+    assert hits[2].score < hits[1].score - 0.2
+    by_score = library.similar_to_file(query, k=20, min_score=hits[1].score - 1e-6)
+    assert {h.path.name for h in by_score} == {"target.jpg", "small_copy.png"}
 
     scoped = library.similar_to_file(query, k=5, folders=[root / "b"])
     assert scoped[0].path.name == "small_copy.png"
@@ -196,8 +202,10 @@ def test_near_duplicates_group_copies_and_not_merely_similar(
 
 
 def test_no_model_is_a_clear_error(
-    open_library: Callable[..., Library], tmp_path: Path
+    open_library: Callable[..., Library],
+    tmp_path: Path,
 ) -> None:
+    # The autouse app_home fixture points the default model at a missing file.
     lib = open_library()
     assert lib.active_model_id is None
     with pytest.raises(NoModelError):
@@ -234,3 +242,25 @@ def test_pause_resume_and_cancel_of_ingest(
     summary2 = run_job(library.ingest())  # resumes: only the rest
     assert summary2.done == 40 - done
     assert library.stats().encoded[library.active_model_id or ""] == 40
+
+
+def test_a_new_library_uses_the_shipped_default_model(
+    open_library: Callable[..., Library],
+    tmp_path: Path,
+    make_photo: Callable[..., Path],
+    shipped_default_model: Path,
+) -> None:
+    from sscq_desktop.model.artifact import read_artifact
+
+    shipped = read_artifact(shipped_default_model)
+    lib = open_library()
+    assert lib.active_model_id == shipped.model_id == lib.default_model_id
+    root = tmp_path / "photos"
+    for i in range(4):
+        make_photo(root / f"p{i}.jpg", seed=i)
+    _index(lib, root)
+    query = tmp_path / "outside.jpg"
+    Image.open(root / "p2.jpg").resize((150, 110)).save(query, quality=80)
+    hits = lib.similar_to_file(query, k=4)
+    assert hits[0].path.name == "p2.jpg" and hits[0].model_id == shipped.model_id
+    assert hits[0].score > hits[1].score

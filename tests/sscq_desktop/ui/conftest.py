@@ -92,6 +92,33 @@ def window(
     win.shutdown()
 
 
+@pytest.fixture
+def real_window(
+    qtbot: QtBot, tiny_artifact: ModelArtifact, runner: TaskRunner
+) -> Iterator[MainWindow]:
+    """A window over the real `Library` (through `LibraryAdapter`), the tiny model active."""
+    from sscq_desktop.library.library import Library
+    from sscq_desktop.ui.library_adapter import LibraryAdapter
+
+    library = Library(app_paths())
+    record = library.import_model(tiny_artifact.path)
+    library.switch_model(record.model_id)
+    win = MainWindow(
+        LibraryAdapter(library),
+        runner,
+        AppSettings(first_run_done=True, thumbnail_size=96),
+    )
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.shutdown()
+    library.close()
+
+
+def gallery_names(window: MainWindow) -> set[str]:
+    return {p.path.name for p in window.gallery_model.photos}
+
+
 def index_folders(qtbot: QtBot, window: MainWindow, *folders: Path) -> None:
     """Add `folders` and wait until indexing is over and the gallery is refreshed."""
     for folder in folders:

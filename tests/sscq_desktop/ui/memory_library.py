@@ -7,6 +7,7 @@ real child process (`fake_trainer.py`) that speaks the trainer's JSON-lines prot
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import queue
@@ -46,6 +47,7 @@ class Progress:
     total: int
     rate: float = 0.0
     eta_s: float | None = None
+    phase: str = "ingest"
 
 
 @dataclass
@@ -78,6 +80,8 @@ class MemoryLibrary:
         self.trainer_args = list(trainer_args)
         self.batch = batch
         self.ingest_delay_s = 0.0  # tests slow ingest down to watch progress
+        self.watch_interval_s = 0.1
+        self._ids = itertools.count(1)
         self.search_count = 0
 
     # -- folders and ingest ---------------------------------------------------
@@ -157,7 +161,7 @@ class MemoryLibrary:
                 with self._lock:
                     for j, (folder, path) in enumerate(ok):
                         photo = Photo(
-                            photo_id=len(self._entries) + 1,
+                            photo_id=next(self._ids),
                             path=path,
                             folder=folder,
                             mtime=path.stat().st_mtime,
@@ -170,6 +174,36 @@ class MemoryLibrary:
                 time.sleep(self.ingest_delay_s)
             rate = done / max(time.monotonic() - start, 1e-6)
             yield Progress(done, len(todo), rate, (len(todo) - done) / rate)
+
+    def watch(
+        self, *, cancel: threading.Event, pause: threading.Event
+    ) -> Iterator[Progress]:
+        """Polls the folders every `watch_interval_s` (the real library uses watchdog)."""
+        yield Progress(0, 0, phase="watch")
+        yield from self.ingest(cancel=cancel, pause=pause)
+        seen = self._disk_files()
+        batches = 0
+        while not cancel.wait(self.watch_interval_s):
+            now = self._disk_files()
+            if now == seen:
+                continue
+            seen = now
+            with self._lock:
+                self._entries = {k: e for k, e in self._entries.items() if k in now}
+            yield from self.ingest(cancel=cancel, pause=pause)
+            batches += 1
+            yield Progress(batches, 0, phase="watch")
+
+    def _disk_files(self) -> set[str]:
+        with self._lock:
+            folders = list(self._folders)
+        return {
+            str(Path(root) / name)
+            for folder in folders
+            for root, _dirs, files in os.walk(folder)
+            for name in files
+            if Path(name).suffix.lower() in SUFFIXES
+        }
 
     # -- search ---------------------------------------------------------------
 

@@ -92,6 +92,34 @@ def test_pasted_image_yields_results(
     assert blocker.args[0][0].path == a / "a_05.jpg"
 
 
+def test_pasted_images_are_deleted_when_replaced_and_on_close(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    panel = window.results_panel
+
+    def paste(name: str) -> Path:
+        QGuiApplication.clipboard().setImage(QImage(str(a / name)))
+        with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+            window.paste_action.trigger()
+        assert panel.query is not None
+        return panel.query.path
+
+    first = paste("a_05.jpg")
+    assert first.is_file()  # kept while it is the query: the slider re-runs it
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        panel.set_threshold(0.1)
+    second = paste("a_06.jpg")
+    assert not first.exists() and second.is_file()
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        window.search_by_file(a / "a_01.jpg")  # a real file replaces the pasted one
+    assert not second.exists()
+    third = paste("a_07.jpg")
+    window.close()
+    assert not third.exists() and not third.parent.exists()
+
+
 def test_threshold_and_folder_scope_filter_results(
     qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
 ) -> None:

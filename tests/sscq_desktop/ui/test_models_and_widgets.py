@@ -5,11 +5,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from sscq_desktop.ui.errors import user_message
 from sscq_desktop.ui.folders_panel import FoldersPanel
-from sscq_desktop.ui.gallery_model import PHOTO_ROLE, GalleryModel, sort_photos
+from sscq_desktop.ui.gallery_model import (
+    PHOTO_ROLE,
+    GalleryModel,
+    plan_gallery_update,
+    sort_photos,
+)
 from sscq_desktop.ui.library_backend import FolderState, Hit, Photo
 from sscq_desktop.ui.loss_plot import LossPlot
 from sscq_desktop.ui.results_model import ResultsModel, format_score
@@ -111,3 +117,49 @@ def test_emit_keeps_the_reference_count_of_true(qtbot: QtBot) -> None:
     for _ in range(1000):
         emit(emitter.fired, 1)
     assert abs(sys.getrefcount(True) - before) < 50
+
+
+def _p(i: int, mtime: float = 0.0) -> Photo:
+    return Photo(i, Path(f"/a/{i:03d}.jpg"), Path("/a"), mtime)
+
+
+def test_gallery_update_plans_row_edits() -> None:
+    base = [_p(i) for i in range(10)]
+    new = [_p(i) for i in (0, 1, 20, 21, 2, 3, 5, 6, 7, 8, 9, 22)]  # 4 gone, 3 new
+    plan = plan_gallery_update(base, new)
+    assert not plan.reset
+    assert plan.removals == [(4, 4)]
+    assert [(row, [p.photo_id for p in run]) for row, run in plan.insertions] == [
+        (2, [20, 21]),
+        (11, [22]),
+    ]
+    assert plan_gallery_update(base, list(base)).is_empty
+    assert plan_gallery_update(base, base[::-1]).reset  # a new sort order
+    moved = plan_gallery_update(base, [_p(0, mtime=5.0)] + base[1:])
+    assert moved.removals == [(0, 0)] and [r for r, _ in moved.insertions] == [0]
+
+
+def test_gallery_model_applies_updates_row_by_row(
+    qtbot: QtBot, qtmodeltester: ModelTester
+) -> None:
+    model = GalleryModel(ThumbnailLoader(sync=True), thumbnail_size=64)
+    qtmodeltester.check(model)
+    base = [_p(i) for i in range(10)]
+    model.set_photos(base)
+    resets: list[bool] = []
+    inserted: list[tuple[int, int]] = []
+    model.modelReset.connect(lambda: resets.append(True))
+    model.rowsInserted.connect(
+        lambda _parent, first, last: inserted.append((first, last))
+    )
+    new = [_p(i) for i in (30, 0, 1, 2, 3, 5, 6, 7, 31, 8, 9)]
+    model.apply_update(plan_gallery_update(base, new))
+    assert model.photos == new and not resets
+    assert inserted == [(0, 0), (8, 8)]
+    assert (
+        model.row_of(Path("/a/031.jpg")) == 8
+        and model.row_of(Path("/a/004.jpg")) is None
+    )
+    stale = plan_gallery_update(base, base[:3])  # made from rows no longer shown
+    model.apply_update(stale)
+    assert model.photos == base[:3] and resets == [True]
