@@ -1,0 +1,219 @@
+"""Library subcommands: ``index``, ``watch``, ``similar``, ``duplicates``, ``status``.
+
+Thin front ends over `sscq_desktop.library.library.Library`: parse nothing (see
+`sscq_desktop.cli.parser`), open the library, run one job, print its result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from dataclasses import asdict
+
+from sscq_desktop.cli.library_access import open_library, require_model
+from sscq_desktop.cli.output import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    drive,
+    print_json,
+)
+
+
+def run_index(args: argparse.Namespace) -> int:
+    """Add folders, then scan and index their photos.
+
+    Args:
+        args: The parsed command line (``folders``, ``json``).
+
+    Returns:
+        The exit code.
+    """
+    lib = open_library(args)
+    with lib:
+        for folder in args.folders:
+            lib.add_folder(folder)
+        scan = drive(lib.scan(), args, "scanning")
+        ingest = drive(lib.ingest(), args, "indexing")
+        stats = lib.stats()
+        result = {
+            "files": scan.files,
+            "new": scan.new,
+            "changed": scan.changed,
+            "moved": scan.moved,
+            "deleted": scan.deleted,
+            "processed": ingest.done,
+            "errors": ingest.errors,
+            "images": stats.images,
+            "failed_total": stats.errors,
+            "active_model": stats.active_model,
+            "pending_model": stats.pending_model,
+        }
+        if args.json:
+            print_json(result)
+        else:
+            print(
+                f"{scan.files} files: {scan.new} new, {scan.changed} changed, "
+                f"{scan.moved} moved, {scan.deleted} deleted; {ingest.done} processed, "
+                f"{ingest.errors} failed (see `sscq-desktop status`)"
+            )
+    return EXIT_OK
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    """Keep the library up to date until Ctrl-C.
+
+    Args:
+        args: The parsed command line (``debounce``, ``poll``).
+
+    Returns:
+        The exit code (Ctrl-C is a normal way to stop).
+    """
+    lib = open_library(args)
+    cancel = threading.Event()
+    with lib:
+        if not lib.folders():
+            print(
+                "no folders yet: add some with `sscq-desktop index FOLDER`",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+        print(
+            f"watching {len(lib.folders())} folder(s); Ctrl-C to stop", file=sys.stderr
+        )
+        try:
+            for progress in lib.watch(
+                cancel=cancel, debounce_s=args.debounce, force_polling=args.poll
+            ):
+                if progress.phase == "watch":
+                    print(progress.message, file=sys.stderr)
+        except KeyboardInterrupt:
+            cancel.set()
+            return EXIT_OK
+    return EXIT_OK
+
+
+def run_similar(args: argparse.Namespace) -> int:
+    """Print the library's photos most similar to an image file.
+
+    Args:
+        args: The parsed command line (``image``, ``top``, ``max_distance``,
+            ``min_score``, ``folder``, ``json``).
+
+    Returns:
+        The exit code.
+
+    Raises:
+        NoModelError: if no model is active.
+    """
+    if args.top < 1:
+        print("sscq-desktop: --top must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    from sscq_desktop.library.image_loader import ImageLoadError
+
+    lib = open_library(args)
+    with lib:
+        require_model(lib)
+        try:
+            hits = lib.similar_to_file(
+                args.image,
+                k=args.top,
+                max_distance=args.max_distance,
+                min_score=args.min_score,
+                folders=args.folder,
+            )
+        except ImageLoadError as exc:
+            print(f"sscq-desktop: cannot read {args.image}: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        if args.json:
+            print_json(
+                [
+                    {
+                        "photo_id": h.photo_id,
+                        "path": str(h.path),
+                        "distance": h.distance,
+                        "score": h.score,
+                        "model_id": h.model_id,
+                    }
+                    for h in hits
+                ]
+            )
+        else:
+            for h in hits:
+                print(f"{h.distance:10.4f}  {h.score:5.2f}  {h.path}")
+            if not hits:
+                print("no similar photos (is the library indexed?)", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_duplicates(args: argparse.Namespace) -> int:
+    """Print groups of near-duplicate photos.
+
+    Args:
+        args: The parsed command line (``max_distance``, ``folder``, ``json``).
+
+    Returns:
+        The exit code.
+
+    Raises:
+        NoModelError: if no model is active.
+    """
+    lib = open_library(args)
+    with lib:
+        require_model(lib)
+        groups = drive(
+            lib.near_duplicates(max_distance=args.max_distance, folders=args.folder),
+            args,
+            "comparing",
+        )
+        if args.json:
+            print_json(
+                [
+                    {"paths": [str(p) for p in g.paths], "max_distance": g.max_distance}
+                    for g in groups
+                ]
+            )
+        else:
+            for g in groups:
+                print(f"# {len(g.paths)} photos, max distance {g.max_distance:.4f}")
+                for path in g.paths:
+                    print(f"  {path}")
+            print(f"{len(groups)} group(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print the library's folders, counts, model and latest failed files.
+
+    Args:
+        args: The parsed command line (``json``).
+
+    Returns:
+        The exit code.
+    """
+    lib = open_library(args)
+    with lib:
+        stats = lib.stats()
+        folders = [str(f.path) for f in lib.folders()]
+        errors = [{"path": str(p), "error": e} for p, e in lib.errors(limit=20)]
+        if args.json:
+            print_json({**asdict(stats), "folders": folders, "failed": errors})
+            return EXIT_OK
+        print(f"folders:  {len(folders)}")
+        for folder in folders:
+            print(f"  {folder}")
+        print(
+            f"images:   {stats.images} ({stats.ok} ok, {stats.pending} pending, "
+            f"{stats.errors} failed)"
+        )
+        print(f"model:    {stats.active_model or '(none)'}")
+        if stats.pending_model:
+            done = stats.encoded.get(stats.pending_model, 0)
+            print(
+                f"switching to {stats.pending_model}: {done}/{stats.ok + stats.pending} "
+                "encoded (run `sscq-desktop index` or `watch` to finish)"
+            )
+        for item in errors:
+            print(f"  failed: {item['path']}: {item['error']}")
+    return EXIT_OK
