@@ -15,17 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
     QSize,
     Qt,
-    Slot,
 )
 
 from sscq_desktop.ui.library_backend import Photo
 from sscq_desktop.ui.settings import GallerySort
-from sscq_desktop.ui.signals import emit
+from sscq_desktop.ui.thumbnail_list_model import ThumbnailListModel
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -107,16 +105,12 @@ def sort_photos(photos: Sequence[Photo], key: GallerySort) -> list[Photo]:
     return sorted(photos, key=lambda p: (str(p.folder), str(p.path).lower()))
 
 
-class GalleryModel(QAbstractListModel):
+class GalleryModel(ThumbnailListModel):
     """Every indexed photo, one row each, with a lazily loaded thumbnail."""
 
     def __init__(self, loader: ThumbnailLoader, *, thumbnail_size: int = 160) -> None:
-        super().__init__()
-        self._loader = loader
+        super().__init__(loader, thumbnail_size=thumbnail_size)
         self._photos: list[Photo] = []
-        self._rows: dict[str, int] = {}
-        self.thumbnail_size = thumbnail_size
-        loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
 
     @property
     def photos(self) -> list[Photo]:
@@ -164,12 +158,7 @@ class GalleryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return photo.path.name
         if role == Qt.ItemDataRole.DecorationRole:
-            pix = self._loader.pixmap(photo.path, self.thumbnail_size)
-            return (
-                pix
-                if pix is not None
-                else self._loader.placeholder(self.thumbnail_size)
-            )
+            return self._thumbnail(photo.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(photo.path)
         if role == Qt.ItemDataRole.SizeHintRole:
@@ -177,10 +166,3 @@ class GalleryModel(QAbstractListModel):
         if role == PHOTO_ROLE:
             return photo
         return None
-
-    @Slot(str, int)
-    def _on_loader_thumbnail_ready(self, path: str, size: int) -> None:
-        row = self._rows.get(path)
-        if row is not None and size == self.thumbnail_size:
-            index = self.index(row)
-            emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole])

@@ -10,23 +10,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
     QSize,
     Qt,
-    Slot,
 )
 
 from sscq_desktop.ui.gallery_model import PHOTO_ROLE
 from sscq_desktop.ui.library_backend import Hit
-from sscq_desktop.ui.signals import emit
+from sscq_desktop.ui.thumbnail_list_model import ThumbnailListModel
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
-SCORE_MEANING = "0% is as far apart as two random photos of your library"
+SCORE_MEANING = (
+    "100% is the query's own code (a copy), 50% as close as the closest 1% of "
+    "random pairs in your library, 0% as far apart as two typical photos"
+)
 """What the similarity percentage means, in the words of the tooltips."""
 
 
@@ -35,16 +36,12 @@ def format_score(score: float) -> str:
     return f"{round(100 * max(0.0, min(1.0, score)))}%"
 
 
-class ResultsModel(QAbstractListModel):
+class ResultsModel(ThumbnailListModel):
     """Search results, best first: thumbnail, file name and similarity score."""
 
     def __init__(self, loader: ThumbnailLoader, *, thumbnail_size: int = 160) -> None:
-        super().__init__()
-        self._loader = loader
+        super().__init__(loader, thumbnail_size=thumbnail_size)
         self._hits: list[Hit] = []
-        self._rows: dict[str, int] = {}
-        self.thumbnail_size = thumbnail_size
-        loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
 
     @property
     def hits(self) -> list[Hit]:
@@ -66,12 +63,7 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{hit.path.name}\n{format_score(hit.score)} similar"
         if role == Qt.ItemDataRole.DecorationRole:
-            pix = self._loader.pixmap(hit.path, self.thumbnail_size)
-            return (
-                pix
-                if pix is not None
-                else self._loader.placeholder(self.thumbnail_size)
-            )
+            return self._thumbnail(hit.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"{hit.path}\nSimilarity {format_score(hit.score)} "
@@ -82,10 +74,3 @@ class ResultsModel(QAbstractListModel):
         if role == PHOTO_ROLE:
             return hit
         return None
-
-    @Slot(str, int)
-    def _on_loader_thumbnail_ready(self, path: str, size: int) -> None:
-        row = self._rows.get(path)
-        if row is not None and size == self.thumbnail_size:
-            index = self.index(row)
-            emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole])

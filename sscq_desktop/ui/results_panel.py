@@ -38,9 +38,10 @@ _DEBOUNCE_MS = 150
 
 THRESHOLD_TIP = (
     "Hide results less similar than this.\n"
-    "Similarity compares photos through their codes: 0% means no closer than two "
-    "photos of your library picked at random (half of such pairs are farther "
-    "apart); higher is closer. At 0% every result is shown, best first."
+    "Similarity compares photos through their codes: 100% is the query's own code "
+    "(a copy or a resized version), 50% is as close as the closest 1% of random "
+    "pairs of photos in your library, 0% no closer than two typical photos. "
+    "At 0% every result is shown, best first."
 )
 
 
