@@ -30,6 +30,8 @@ EPILOG = """examples:
   python -m training evaluate runs/c10/last.pt
   python -m training export runs/photos/last.pt --out model.onnx
   python -m training benchmark cifar10-cpu --minutes-per-arm 12
+  python -m training benchmark cifar10-cpu --steps-per-arm 649 --arms sscq,spq \
+      --set model.n_codebooks=4 --out runs/benchmark16
 """
 
 
@@ -135,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="cifar10-cpu: CPU budget of each learned arm",
     )
     be.add_argument(
+        "--steps-per-arm",
+        type=int,
+        default=0,
+        help="cifar10-cpu: give every learned arm exactly N steps instead of a time budget",
+    )
+    be.add_argument(
+        "--arms",
+        default="sscq,sscq_ic0,spq,pca_kmeans_pixels,random_init_kmeans",
+        help="cifar10-cpu: comma-separated arms to run (default: all five)",
+    )
+    be.add_argument(
         "--minutes",
         type=float,
         default=7.0,
@@ -218,7 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         return _export(args)
     from training.benchmark import run_benchmark
 
-    print(json.dumps(run_benchmark(args), indent=2))
+    try:
+        result = run_benchmark(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
     return 0
 
 

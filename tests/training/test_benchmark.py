@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from training.benchmark import cifar10_cpu, cifar10_gpu
 from training.evaluation.kmeans_pq import PcaProjection, train_pq_codebook
 
@@ -58,3 +60,25 @@ def test_kmeans_pq_recovers_clustered_subspaces():
     assert PcaProjection(x.astype(np.float32), 2).transform(
         x[:5].astype(np.float32)
     ).shape == (5, 2)
+
+
+def test_cifar10_cpu_runs_chosen_arms_for_fixed_steps(
+    tiny_cifar_archive, cache_dir, tmp_path
+):
+    overrides = [*TINY, f'data.path="{tiny_cifar_archive}"', "model.n_codebooks=4"]
+    overrides.remove("optim.max_steps=2")
+    result = cifar10_cpu(
+        60.0,
+        out=tmp_path,
+        overrides=overrides,
+        arms=("sscq", "random_init_kmeans"),
+        steps_per_arm=3,
+    )
+    assert set(result["table"]) == {"sscq", "random_init_kmeans"}
+    assert result["table"]["sscq"]["steps"] == 3 and result["steps_per_arm"] == 3
+    assert result["bits"] == 16 and result["minutes_per_arm"] is None
+
+
+def test_cifar10_cpu_rejects_unknown_arms(tmp_path):
+    with pytest.raises(ValueError, match="unknown arms"):
+        cifar10_cpu(1.0, out=tmp_path, overrides=[], arms=("sscq", "dino"))
