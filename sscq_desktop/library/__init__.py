@@ -8,9 +8,11 @@ Modules:
 - ``records``: typed ids (`PhotoId`, `FolderId`) and frozen records.
 - ``image_loader``: robust decoding (EXIF, draft, pixel cap, modes, errors).
 - ``content_key``: cheap content identity for move detection.
-- ``schema`` / ``catalog``: SQLite schema with migrations; one writer, many readers.
+- ``schema`` / ``catalog``: SQLite schema with migrations; one writer, many readers
+  (``catalog_connection`` -> ``encoding_reader`` -> ``catalog_reader`` -> ``catalog``).
 - ``scanner`` / ``watcher``: disk reconciliation and debounced change events.
-- ``ingest`` / ``thumbnails``: parallel decode, batched encode, thumbnails.
+- ``ingest`` / ``ingest_decoder`` / ``daemon_pool`` / ``thumbnails``: parallel decode on
+  abandonable threads, batched encode, thumbnails.
 - ``search_service`` / ``duplicates``: in-memory code index, similar and near-duplicates.
 - ``model_registry``: validated model files, copied into ``models/`` and registered.
 - ``library``: the `Library` facade over ``indexer`` (scan, ingest, watch),

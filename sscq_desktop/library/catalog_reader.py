@@ -1,60 +1,41 @@
-"""Read access to the SQLite catalog: `CatalogReader` and the records it returns.
+"""Read access to the SQLite catalog: `CatalogReader`, its folder, photo and status reads.
 
-A reader owns a read-only connection of its own, usable by the thread that opened it
-(open one per thread). In WAL mode readers never block the writer (`catalog.Catalog`)
-and see only committed transactions. No writes here.
+A reader owns a read-only connection (`catalog_connection`) for the thread that opened it
+(open one per thread); model and encoding reads come from `encoding_reader`. In WAL mode
+readers never block the writer (`catalog.Catalog`) and see only committed rows. No writes.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from sscq_desktop.library.records import (
-    FolderId,
-    FolderRecord,
-    ModelRecord,
-    PhotoId,
-    PhotoRecord,
-)
+from sscq_desktop.library.catalog_connection import CatalogError
+from sscq_desktop.library.encoding_reader import EncodingReader, WorkItem
+from sscq_desktop.library.records import FolderId, FolderRecord, PhotoId, PhotoRecord
 from sscq_desktop.library.scanner import KnownFile
-from sscq_desktop.library.schema import connect
+
+__all__ = [
+    "ACTIVE_MODEL_KEY",
+    "PENDING_MODEL_KEY",
+    "CatalogError",
+    "CatalogReader",
+    "CatalogStats",
+    "WorkItem",
+]
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_MODEL_KEY = "active_model"
 PENDING_MODEL_KEY = "pending_model"
-_WRITE_CHUNK = 2000  # rows per transaction when applying a large reconciliation
 _PHOTO_COLUMNS = "id, folder_id, path, size, mtime_ns, content_key, width, height, taken_at, status, error"
-
-
-class CatalogError(RuntimeError):
-    """A catalog operation that cannot be done (unknown folder or model, bad state)."""
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    """An image that lacks codes for at least one target model.
-
-    Attributes:
-        photo_id: The image.
-        path: Its path.
-        model_ids: The models it must be encoded with.
-    """
-
-    photo_id: PhotoId
-    path: Path
-    model_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -82,48 +63,16 @@ class CatalogStats:
     pending_model: str | None
 
 
-class CatalogReader:
+class CatalogReader(EncodingReader):
     """Read access to the catalog through a connection of its own.
 
     A reader is bound to the thread that opened it (sqlite3's rule); open one per thread.
+    The connection comes from `CatalogConnection`; models, pending work and encodings
+    from `EncodingReader`.
 
     Args:
         path: The catalog file (must exist: the writer creates it).
     """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        self._conn = self._open(path)
-
-    def _open(self, path: Path) -> sqlite3.Connection:
-        if not path.exists():
-            raise CatalogError(f"no catalog at {path}")
-        return connect(path, readonly=True)
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> CatalogReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchone()
 
     # --- folders and photos -----------------------------------------------------------
 
@@ -211,7 +160,7 @@ class CatalogReader:
         )
         return [(Path(p), str(e)) for p, e in rows]
 
-    # --- models and settings ----------------------------------------------------------
+    # --- settings and status ----------------------------------------------------------
 
     def setting(self, key: str) -> str | None:
         """A stored setting, or None."""
@@ -225,162 +174,6 @@ class CatalogReader:
     def pending_model_id(self) -> str | None:
         """The model id being switched to (re-encode under way), if any."""
         return self.setting(PENDING_MODEL_KEY)
-
-    def models(self) -> list[ModelRecord]:
-        """Registered models, by registration order."""
-        rows = self._rows(
-            "SELECT model_id, path, source, registered_at, M, K, L FROM models ORDER BY id"
-        )
-        return [
-            ModelRecord(r[0], Path(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows
-        ]
-
-    def model(self, model_id: str) -> ModelRecord | None:
-        """A registered model, or None."""
-        return next((m for m in self.models() if m.model_id == model_id), None)
-
-    def _model_key(self, model_id: str) -> int:
-        row = self._one("SELECT id FROM models WHERE model_id = ?", (model_id,))
-        if row is None:
-            raise CatalogError(f"model {model_id!r} is not registered")
-        return int(row[0])
-
-    # --- work and encodings -----------------------------------------------------------
-
-    def count_missing(self, model_ids: Sequence[str]) -> int:
-        """Images (not failed) lacking codes for at least one of `model_ids`."""
-        if not model_ids:
-            return 0
-        keys = [self._model_key(m) for m in model_ids]
-        lacks = " OR ".join(
-            "NOT EXISTS (SELECT 1 FROM encodings e WHERE e.model = ? AND e.image_id = i.id)"
-            for _ in keys
-        )
-        row = self._one(
-            f"SELECT count(*) FROM images i WHERE status != 'error' AND ({lacks})", keys
-        )
-        return int(row[0])
-
-    def missing_work(
-        self, model_ids: Sequence[str], *, after: int = 0, limit: int = 256
-    ) -> list[WorkItem]:
-        """The next images, by id above `after`, lacking codes for any of `model_ids`."""
-        lacking: dict[int, list[str]] = {}
-        paths: dict[int, str] = {}
-        cutoff: int | None = None
-        for model_id in model_ids:
-            rows = self._rows(
-                "SELECT id, path FROM images i WHERE id > ? AND status != 'error' AND NOT EXISTS "
-                "(SELECT 1 FROM encodings e WHERE e.model = ? AND e.image_id = i.id) "
-                "ORDER BY id LIMIT ?",
-                (after, self._model_key(model_id), limit),
-            )
-            for pid, path in rows:
-                lacking.setdefault(pid, []).append(model_id)
-                paths[pid] = path
-            if len(rows) == limit:  # beyond its last id this list says nothing
-                last = rows[-1][0]
-                cutoff = last if cutoff is None else min(cutoff, last)
-        ids = sorted(pid for pid in lacking if cutoff is None or pid <= cutoff)[:limit]
-        return [
-            WorkItem(PhotoId(pid), Path(paths[pid]), tuple(lacking[pid])) for pid in ids
-        ]
-
-    def codes(
-        self, model_id: str
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
-        """All codes of a model, by photo id.
-
-        Returns:
-            ``(photo_ids, codes)``.
-
-        Shape:
-            photo_ids: ``(n,)`` int64 ascending; codes: ``(n, M)`` uint8.
-        """
-        record = self.model(model_id)
-        if record is None:
-            raise CatalogError(f"model {model_id!r} is not registered")
-        key = self._model_key(model_id)
-        with self._lock:
-            cursor = self._conn.execute(
-                "SELECT image_id, codes FROM encodings WHERE model = ? ORDER BY image_id",
-                (key,),
-            )
-            ids: list[int] = []
-            blobs: list[bytes] = []
-            for pid, blob in cursor:
-                ids.append(pid)
-                blobs.append(blob)
-        codes = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(
-            len(ids), record.M
-        )
-        return np.asarray(ids, dtype=np.int64), codes.copy()
-
-    def embedding(
-        self, photo_id: PhotoId, model_id: str
-    ) -> npt.NDArray[np.float32] | None:
-        """The stored embedding of a photo under a model, or None if not encoded.
-
-        Shape:
-            Returns ``(M * L,)`` float32 (stored as float16).
-        """
-        row = self._one(
-            "SELECT embedding FROM encodings WHERE model = ? AND image_id = ?",
-            (self._model_key(model_id), photo_id),
-        )
-        if row is None:
-            return None
-        return np.frombuffer(row[0], dtype="<f2").astype(np.float32)
-
-    def embeddings(
-        self, model_id: str
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """All embeddings of a model, by photo id.
-
-        Shape:
-            photo_ids: ``(n,)`` int64 ascending; embeddings: ``(n, M * L)`` float32.
-        """
-        record = self.model(model_id)
-        if record is None:
-            raise CatalogError(f"model {model_id!r} is not registered")
-        rows = self._rows(
-            "SELECT image_id, embedding FROM encodings WHERE model = ? ORDER BY image_id",
-            (self._model_key(model_id),),
-        )
-        d = record.M * record.L
-        emb = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(
-            len(rows), d
-        )
-        return np.asarray([r[0] for r in rows], dtype=np.int64), emb.astype(np.float32)
-
-    def embeddings_of(
-        self, model_id: str, photo_ids: Sequence[int]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """The embeddings of some photos under a model (photos not encoded are left out).
-
-        Shape:
-            photo_ids: ``(n,)`` int64 ascending; embeddings: ``(n, M * L)`` float32.
-        """
-        record = self.model(model_id)
-        if record is None:
-            raise CatalogError(f"model {model_id!r} is not registered")
-        wanted = sorted({int(pid) for pid in photo_ids})
-        ids: list[int] = []
-        blobs: list[bytes] = []
-        key = self._model_key(model_id)
-        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for pid, blob in self._rows(
-                "SELECT image_id, embedding FROM encodings WHERE model = ? "
-                f"AND image_id IN ({marks}) ORDER BY image_id",
-                (key, *chunk),
-            ):
-                ids.append(pid)
-                blobs.append(blob)
-        d = record.M * record.L
-        emb = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(ids), d)
-        return np.asarray(ids, dtype=np.int64), emb.astype(np.float32)
 
     def stats(self) -> CatalogStats:
         """Counts for status displays."""

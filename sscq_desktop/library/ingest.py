@@ -1,68 +1,44 @@
 """The ingest pipeline: decode in parallel, encode in batches, store codes, write thumbnails.
 
-Work is derived from the catalog (images lacking codes for a target model), so a killed
-run resumes where it stopped. Decoding runs on a pool of daemon threads (Pillow releases
-the GIL while decoding); each worker also makes the model inputs and the thumbnail from the
-image it decoded (never a second decode). The calling thread encodes a batch per model
-and stores it in one transaction. A decode that hangs past its timeout is recorded as an
-error and its thread abandoned. The job is a generator yielding `Progress`; it honours
-pause and cancel events between batches. No Qt; the caller owns threading.
+Work comes from the catalog (images lacking codes), so a killed run resumes where it
+stopped. `ingest_decoder` decodes on a `daemon_pool`, and a hung decode is recorded and
+abandoned; the calling thread encodes and stores one batch per transaction. The job is a
+generator of `Progress` honouring pause and cancel between batches; no Qt.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from sscq_desktop.library.catalog import Catalog, IngestRecord, WorkItem
-from sscq_desktop.library.content_key import content_key
-from sscq_desktop.library.image_loader import (
-    DEFAULT_MAX_PIXELS,
-    ImageLoadError,
-    LoadedImage,
-    load_image,
-)
+from sscq_desktop.library.daemon_pool import DaemonPool
+from sscq_desktop.library.image_loader import DEFAULT_MAX_PIXELS, load_image
+from sscq_desktop.library.ingest_decoder import DecodedItem, ImageLoader, IngestDecoder
 from sscq_desktop.library.progress import (
     Progress,
     ProgressMeter,
     is_cancelled,
     wait_while_paused,
 )
-from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE, write_thumbnail
+from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE
 from sscq_desktop.model.encoder import Embedder
-from sscq_desktop.model.preprocessing import ResizePolicy, to_model_input
+
+__all__ = ["ImageLoader", "IngestOptions", "IngestPipeline", "IngestSummary"]
 
 logger = logging.getLogger(__name__)
 
 _FETCH = 256  # work items read from the catalog at once
-
-
-class ImageLoader(Protocol):
-    """The signature of `sscq_desktop.library.image_loader.load_image` (a seam for tests)."""
-
-    def __call__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        targets: Sequence[tuple[int, ResizePolicy]] = (),
-        thumbnail_size: int | None = None,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
-    ) -> LoadedImage:
-        """Decode one file."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -101,17 +77,6 @@ class IngestSummary:
     encoded: dict[str, int]
 
 
-@dataclass
-class _Decoded:
-    item: WorkItem
-    size: int = 0
-    mtime_ns: int = 0
-    key: str | None = None
-    loaded: LoadedImage | None = None
-    inputs: dict[str, npt.NDArray[np.uint8]] = field(default_factory=dict)
-    error: str | None = None
-
-
 class IngestPipeline:
     """Decode, encode and store every image that lacks codes for the given models.
 
@@ -137,17 +102,21 @@ class IngestPipeline:
             raise ValueError("at least one encoder is needed")
         self._catalog = catalog
         self._encoders = dict(encoders)
-        self._thumbnails_dir = thumbnails_dir
         self._options = options or IngestOptions()
         if self._options.workers < 1 or self._options.batch_size < 1:
             raise ValueError(
                 f"workers and batch_size must be >= 1, got {self._options}"
             )
-        self._loader = loader
-        self._targets = {
-            m: (e.metadata.input.size, e.metadata.input.resize)
-            for m, e in self._encoders.items()
-        }
+        self._decode = IngestDecoder(
+            {
+                m: (e.metadata.input.size, e.metadata.input.resize)
+                for m, e in self._encoders.items()
+            },
+            loader=loader,
+            thumbnails_dir=thumbnails_dir,
+            thumbnail_size=self._options.thumbnail_size,
+            max_pixels=self._options.max_pixels,
+        )
 
     def run(
         self,
@@ -179,8 +148,10 @@ class IngestPipeline:
         yield meter.snapshot()
         opts = self._options
         window = max(2 * opts.batch_size, 4 * opts.workers)
-        pool = _DaemonPool(opts.workers)
-        inflight: deque[tuple[WorkItem, Future[_Decoded], dict[str, float]]] = deque()
+        pool = DaemonPool(opts.workers)
+        inflight: deque[tuple[WorkItem, Future[DecodedItem], dict[str, float]]] = (
+            deque()
+        )
         pending: deque[WorkItem] = deque()
         after = 0
         exhausted = False
@@ -211,7 +182,7 @@ class IngestPipeline:
                     )
                 if not inflight:
                     break
-                batch: list[_Decoded] = []
+                batch: list[DecodedItem] = []
                 while inflight and len(batch) < opts.batch_size:
                     decoded, pool = self._next_result(inflight, pool)
                     batch.append(decoded)
@@ -229,9 +200,9 @@ class IngestPipeline:
 
     def _next_result(
         self,
-        inflight: deque[tuple[WorkItem, Future[_Decoded], dict[str, float]]],
-        pool: _DaemonPool,
-    ) -> tuple[_Decoded, _DaemonPool]:
+        inflight: deque[tuple[WorkItem, Future[DecodedItem], dict[str, float]]],
+        pool: DaemonPool,
+    ) -> tuple[DecodedItem, DaemonPool]:
         """Wait for the oldest decode; on timeout, record it and replace the pool."""
         timeout = self._options.decode_timeout_s
         item, future, started = inflight[0]
@@ -250,67 +221,19 @@ class IngestPipeline:
                 )
                 inflight.popleft()
                 pool.abandon()
-                pool = _DaemonPool(self._options.workers)
+                pool = DaemonPool(self._options.workers)
                 for i, (other, fut, st) in enumerate(inflight):
                     if not fut.done():
                         st.clear()
                         inflight[i] = (other, pool.submit(self._decode, other, st), st)
-                return _Decoded(
+                return DecodedItem(
                     item, error=f"decoder did not finish within {timeout:.0f} s"
                 ), pool
             inflight.popleft()
             return result, pool
 
-    def _decode(self, item: WorkItem, started: dict[str, float]) -> _Decoded:
-        """Worker thread: stat, content key, decode, model inputs, thumbnail."""
-        started["t"] = time.monotonic()
-        out = _Decoded(item)
-        try:
-            st = item.path.stat()
-            out.size, out.mtime_ns = st.st_size, st.st_mtime_ns
-            out.key = content_key(item.path)
-            targets = [self._targets[m] for m in item.model_ids]
-            loaded = self._loader(
-                item.path,
-                targets=targets,
-                thumbnail_size=self._options.thumbnail_size
-                if self._thumbnails_dir
-                else None,
-                max_pixels=self._options.max_pixels,
-            )
-            for model_id in item.model_ids:
-                size, policy = self._targets[model_id]
-                out.inputs[model_id] = to_model_input(
-                    loaded.image, size=size, policy=policy
-                )
-            out.loaded = loaded
-        except ImageLoadError as exc:
-            out.error = str(exc)
-            return out
-        except FileNotFoundError:
-            out.error = "file not found"
-            return out
-        except OSError as exc:
-            out.error = f"cannot read file: {exc.strerror or exc}"
-            return out
-        except Exception as exc:  # untrusted input: never let one file stop the run
-            logger.exception("unexpected failure on %s", item.path)
-            out.error = f"cannot decode: {type(exc).__name__}: {exc}"
-            return out
-        if self._thumbnails_dir is not None and out.key is not None:
-            try:
-                write_thumbnail(
-                    loaded.image,
-                    self._thumbnails_dir,
-                    out.key,
-                    size=self._options.thumbnail_size or THUMBNAIL_SIZE,
-                )
-            except OSError as exc:  # a full cache disk must not lose the codes
-                logger.warning("cannot write the thumbnail of %s: %s", item.path, exc)
-        return out
-
     def _encode(
-        self, batch: Sequence[_Decoded], encoded: dict[str, int]
+        self, batch: Sequence[DecodedItem], encoded: dict[str, int]
     ) -> list[IngestRecord]:
         """Encode each model's share of the batch and build the catalog records."""
         per_image: dict[int, dict[str, tuple[bytes, bytes]]] = {
@@ -355,57 +278,3 @@ class IngestPipeline:
                 )
             )
         return records
-
-
-class _DaemonPool:
-    """A minimal thread pool of daemon threads, so that a hung decoder can be abandoned.
-
-    (`concurrent.futures.ThreadPoolExecutor` joins its threads at exit, which a decoder
-    stuck forever would block.)
-    """
-
-    def __init__(self, workers: int) -> None:
-        self._queue: queue.SimpleQueue[
-            tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None
-        ] = queue.SimpleQueue()
-        self._workers = workers
-        self._threads = [
-            threading.Thread(target=self._work, name=f"sscq-decode-{i}", daemon=True)
-            for i in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._queue.put((fn, args, future))
-        return future
-
-    def shutdown(self) -> None:
-        """Let the threads finish their current task and exit; queued tasks are dropped."""
-        while True:
-            try:
-                task = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if task is not None:
-                task[2].cancel()
-        for _ in self._threads:
-            self._queue.put(None)
-
-    def abandon(self) -> None:
-        """Stop using this pool; a thread stuck in a task stays stuck, as a daemon."""
-        self.shutdown()
-
-    def _work(self) -> None:
-        while True:
-            task = self._queue.get()
-            if task is None:
-                return
-            fn, args, future = task
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # delivered to the waiting thread
-                future.set_exception(exc)
