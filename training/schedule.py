@@ -7,6 +7,8 @@ rate it would have used. Sizing the schedule from a time budget also lives here.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 
 def get_lr(
@@ -71,3 +73,59 @@ def steps_for_budget(
         raise ValueError(f"seconds_per_step must be positive, got {seconds_per_step}")
     remaining = max(0.0, budget_s - elapsed_s) * 0.97
     return steps_done + max(1, int(remaining / seconds_per_step))
+
+
+class BudgetPacer:
+    """When to (re-)size a time-budgeted schedule, and at what measured pace.
+
+    The first sizing times ``probe_steps`` steps after one untimed warm-up step (compile,
+    allocator); later ones use the pace of the last ``refit_every_steps`` steps, because
+    other programs on a laptop speed training up or slow it down.
+    """
+
+    def __init__(
+        self,
+        *,
+        budget_s: float,
+        elapsed_s: float,
+        step: int,
+        probe_steps: int,
+        refit_every_steps: int,
+        sized: bool,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        """Start pacing at `step`, `elapsed_s` into the run (`sized`: already sized once)."""
+        self.budget_s, self.probe_steps, self.refit_every = (
+            budget_s, probe_steps, refit_every_steps
+        )  # fmt: skip
+        self.sized, self.clock = sized, clock
+        now = clock()
+        self.t_start = now - elapsed_s
+        self.probe_from, self.t_probe = step + 1, now
+        self.t_mark, self.step_mark = now, step  # start of the current pace window
+
+    def elapsed_s(self) -> float:
+        """Seconds of the run so far, resumed sessions included."""
+        return self.clock() - self.t_start
+
+    def pace_after(self, step: int, total_steps: int) -> float | None:
+        """Seconds per step to size the schedule with now, or None (call after each step)."""
+        if self.budget_s <= 0:
+            return None
+        now = self.clock()
+        if not self.sized:
+            if step == self.probe_from:
+                self.t_probe = now  # the first step (warm-up, compile) is not timed
+            elif step == self.probe_from + self.probe_steps:
+                self.sized, self.t_mark, self.step_mark = True, now, step
+                return (now - self.t_probe) / self.probe_steps
+            return None
+        if (
+            self.refit_every > 0
+            and step - self.step_mark >= self.refit_every
+            and step < total_steps
+        ):
+            pace = (now - self.t_mark) / (step - self.step_mark)
+            self.t_mark, self.step_mark = now, step
+            return pace
+        return None

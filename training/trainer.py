@@ -34,7 +34,12 @@ from training.evaluation.protocol import evaluate_model
 from training.losses.sscq_loss import SSCQLoss
 from training.models.sscq_model import SSCQModel, TwoViewModel, build_model
 from training.progress import ProgressReporter
-from training.schedule import get_lr, steps_for_budget, warmup_steps_for
+from training.schedule import (
+    BudgetPacer,
+    get_lr,
+    steps_for_budget,
+    warmup_steps_for,
+)
 from training.two_view_batches import TwoViewBatches
 
 logger = logging.getLogger(__name__)
@@ -121,14 +126,8 @@ class _Loop:
         device: torch.device,
         data: TrainingData,
     ) -> None:
-        self.cfg, self.out, self.rep, self.info, self.device, self.data = (
-            cfg,
-            out,
-            rep,
-            info,
-            device,
-            data,
-        )
+        self.cfg, self.out, self.rep = cfg, out, rep
+        self.info, self.device, self.data = info, device, data
         self.model = build_model(cfg.model, image_size=cfg.data.image_size).to(device)
         if cfg.run.channels_last:
             to_channels_last(self.model)
@@ -180,15 +179,15 @@ class _Loop:
             n_images=len(self.data.pixels), data=self.data.description, device=str(self.device),
             world_size=self.info.world_size, code_version=code_version(), resumed=sched.step > 0,
         )  # fmt: skip
-        budget_s = cfg.run.time_budget_min * 60.0
-        t_start = time.perf_counter() - sched.elapsed_s
-        t_probe = 0.0
-        probe_from = sched.step + 1
+        pacer = BudgetPacer(
+            budget_s=cfg.run.time_budget_min * 60.0, elapsed_s=sched.elapsed_s,
+            step=sched.step, probe_steps=cfg.run.probe_steps,
+            refit_every_steps=cfg.run.refit_every_steps, sized=sched.budget_fixed,
+        )  # fmt: skip
         last_ckpt = time.perf_counter()
         t_log, images_since_log = time.perf_counter(), 0
         bad = 0
         t_run0, step0 = time.perf_counter(), sched.step
-        t_mark, step_mark = t_run0, sched.step  # start of the current pace window
         self.model.train()
         while sched.step < sched.total_steps:
             step = sched.step
@@ -230,29 +229,9 @@ class _Loop:
             self.optimizer.step()
             sched.step += 1
             images_since_log += cfg.optim.batch_size
-            if budget_s > 0 and not sched.budget_fixed:
-                if sched.step == probe_from:
-                    t_probe = (
-                        time.perf_counter()
-                    )  # the first step (warm-up, compile) is not timed
-                elif sched.step == probe_from + cfg.run.probe_steps:
-                    self._fix_budget(budget_s, time.perf_counter() - t_start, t_probe)
-                    t_mark, step_mark = time.perf_counter(), sched.step
-            elif (
-                budget_s > 0
-                and cfg.run.refit_every_steps > 0
-                and sched.step - step_mark >= cfg.run.refit_every_steps
-                and sched.step < sched.total_steps
-            ):
-                # Other programs on a laptop speed up or slow down training: re-size the
-                # schedule from the recent pace so the cosine still ends on the budget.
-                now = time.perf_counter()
-                self._refit_budget(
-                    budget_s,
-                    elapsed_s=now - t_start,
-                    seconds_per_step=(now - t_mark) / (sched.step - step_mark),
-                )
-                t_mark, step_mark = now, sched.step
+            pace = pacer.pace_after(sched.step, sched.total_steps)
+            if pace is not None:
+                self._resize(pacer, pace)
             if (
                 sched.step % cfg.run.log_every_steps == 0
                 or sched.step == sched.total_steps
@@ -270,7 +249,7 @@ class _Loop:
                     codeword_usage=self._usage(v1.f, v2.f),
                 )  # fmt: skip
                 t_log, images_since_log = now, 0
-            sched.elapsed_s = time.perf_counter() - t_start
+            sched.elapsed_s = pacer.elapsed_s()
             epoch_done = sched.step % sched.steps_per_epoch == 0
             if epoch_done:
                 self.rep.emit(
@@ -293,9 +272,8 @@ class _Loop:
             if 0 < cfg.run.stop_at_step <= sched.step:
                 logger.info("pausing at step %d (run.stop_at_step)", sched.step)
                 break
-            if (
-                budget_s > 0 and sched.elapsed_s > budget_s * 1.25
-            ):  # a safety net, not the plan
+            # A safety net, not the plan: the pacer keeps the schedule on the budget.
+            if 0 < pacer.budget_s * 1.25 < sched.elapsed_s:
                 logger.warning(
                     "time budget exceeded at step %d of %d; stopping",
                     sched.step,
@@ -315,50 +293,21 @@ class _Loop:
             len(self.data.pixels),
         )
 
-    def _refit_budget(
-        self, budget_s: float, *, elapsed_s: float, seconds_per_step: float
-    ) -> None:
-        """Re-size a fixed time-budgeted schedule from the pace of the last steps."""
+    def _resize(self, pacer: BudgetPacer, pace: float) -> None:
+        """Fit the rest of the schedule into the budget at `pace` s/step (same on all ranks)."""
         total = steps_for_budget(
-            budget_s=budget_s,
-            elapsed_s=elapsed_s,
-            steps_done=self.sched.step,
-            seconds_per_step=seconds_per_step,
-        )
-        if self.cfg.optim.max_steps > 0:
-            total = min(total, self.cfg.optim.max_steps)
-        total = distributed.broadcast_int(total, self.info, self.device)
-        if total != self.sched.total_steps:
-            logger.debug(
-                "time budget: %.3f s/step -> %d steps (was %d)",
-                seconds_per_step,
-                total,
-                self.sched.total_steps,
-            )
-            self.sched.total_steps = total
-            self._set_warmup()
-
-    def _fix_budget(self, budget_s: float, elapsed_s: float, t_probe: float) -> None:
-        """Size the schedule from the measured pace, then keep it fixed (and in checkpoints)."""
-        pace = (time.perf_counter() - t_probe) / self.cfg.run.probe_steps
-        total = steps_for_budget(
-            budget_s=budget_s,
-            elapsed_s=elapsed_s,
+            budget_s=pacer.budget_s,
+            elapsed_s=pacer.elapsed_s(),
             steps_done=self.sched.step,
             seconds_per_step=pace,
         )
         if self.cfg.optim.max_steps > 0:
             total = min(total, self.cfg.optim.max_steps)
-        self.sched.total_steps = distributed.broadcast_int(
-            total, self.info, self.device
-        )
-        self.sched.budget_fixed = True
+        total = distributed.broadcast_int(total, self.info, self.device)
+        log = logger.info if not self.sched.budget_fixed else logger.debug
+        log("time budget: %.3f s/step -> %d steps in total", pace, total)
+        self.sched.total_steps, self.sched.budget_fixed = total, True
         self._set_warmup()
-        logger.info(
-            "time budget: %.3f s/step -> %d steps in total",
-            pace,
-            self.sched.total_steps,
-        )
 
     def _usage(self, f1: torch.Tensor, f2: torch.Tensor) -> list[float]:
         """Per-codebook fraction of codewords used by the batch's hard codes."""
@@ -414,9 +363,7 @@ class _Loop:
             with (self.out / "metrics.jsonl").open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
             self.rep.emit("eval", **record)
-            save_checkpoint(
-                self.out / "last.pt", self._payload()
-            )  # now with this evaluation
+            save_checkpoint(self.out / "last.pt", self._payload())  # with this eval
             if metrics["map"] > self.sched.best_map:
                 self.sched.best_map = float(metrics["map"])
                 save_checkpoint(self.out / "best.pt", self._payload())

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from training.schedule import get_lr, steps_for_budget, warmup_steps_for
+from training.schedule import (
+    BudgetPacer,
+    get_lr,
+    steps_for_budget,
+    warmup_steps_for,
+)
 
 KW = {
     "base_lr": 5e-4,
@@ -63,3 +68,46 @@ def test_budget_sizing_keeps_a_margin():
 def test_get_lr_validates():
     with pytest.raises(ValueError):
         get_lr(0, base_lr=1.0, total_steps=0, warmup_steps=0)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_budget_pacer_probes_after_an_untimed_first_step_then_refits():
+    clock = _Clock()
+    pacer = BudgetPacer(
+        budget_s=600.0, elapsed_s=0.0, step=0, probe_steps=5,
+        refit_every_steps=10, sized=False, clock=clock,
+    )  # fmt: skip
+    clock.now += 30.0  # step 1 is slow (compile): not part of the probe
+    assert pacer.pace_after(1, total_steps=100) is None
+    for step in range(2, 6):
+        clock.now += 2.0
+        assert pacer.pace_after(step, total_steps=100) is None
+    clock.now += 2.0
+    assert pacer.pace_after(6, total_steps=100) == pytest.approx(2.0)
+    assert pacer.sized and pacer.elapsed_s() == pytest.approx(40.0)
+    for step in range(7, 16):  # the machine slows down: 3 s a step
+        clock.now += 3.0
+        assert pacer.pace_after(step, total_steps=100) is None
+    clock.now += 3.0
+    assert pacer.pace_after(16, total_steps=100) == pytest.approx(3.0)
+    clock.now += 3.0 * 10
+    assert pacer.pace_after(26, total_steps=26) is None  # the schedule has ended
+
+
+def test_budget_pacer_is_silent_without_a_budget_and_keeps_resumed_time():
+    clock = _Clock()
+    pacer = BudgetPacer(
+        budget_s=0.0, elapsed_s=50.0, step=40, probe_steps=5,
+        refit_every_steps=10, sized=False, clock=clock,
+    )  # fmt: skip
+    for step in range(41, 100):
+        clock.now += 1.0
+        assert pacer.pace_after(step, total_steps=200) is None
+    assert pacer.elapsed_s() == pytest.approx(50.0 + 59.0)

@@ -234,7 +234,7 @@ def test_thumbnails_load_off_the_gui_thread(
 
 
 def test_drag_enter_accepts_images_only(window: MainWindow, tmp_path: Path) -> None:
-    from sscq_desktop.ui.main_window import image_path_from_mime
+    from sscq_desktop.ui.query_input import image_path_from_mime
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])

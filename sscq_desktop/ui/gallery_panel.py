@@ -1,0 +1,62 @@
+"""`GalleryPanel`: the Library tab of `MainWindow`, the photo grid and its sort box.
+
+A view over `GalleryModel`: it holds no library state and starts no work; the window
+refreshes the model and reacts to the sort box.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from sscq_desktop.ui.gallery_model import GalleryModel
+from sscq_desktop.ui.photo_grid_view import PhotoGridView
+from sscq_desktop.ui.settings import GALLERY_SORTS, GallerySort
+from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+
+class GalleryPanel(QWidget):
+    """Shows every photo of the library in a grid, in the order the sort box picks.
+
+    Attributes:
+        model: the `GalleryModel` of the grid.
+        view: the `PhotoGridView` (its signals ask for searches and previews).
+        sort_combo: the order, one item per `GALLERY_SORTS` key (the item's data).
+        count_label: a line above the grid.
+
+    Args:
+        loader: loads the thumbnails off the GUI thread.
+        thumbnail_size: the thumbnails' side, in pixels.
+        sort: the order shown first.
+        parent: the parent widget.
+    """
+
+    def __init__(
+        self,
+        loader: ThumbnailLoader,
+        *,
+        thumbnail_size: int,
+        sort: GallerySort,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = GalleryModel(loader, thumbnail_size=thumbnail_size)
+        self.view = PhotoGridView(thumbnail_size=thumbnail_size)
+        self.view.setObjectName("gallery_view")
+        self.view.setModel(self.model)
+        self.sort_combo = QComboBox()
+        for key in GALLERY_SORTS:
+            self.sort_combo.addItem(f"Sort by {key}", key)
+        self.sort_combo.setCurrentIndex(GALLERY_SORTS.index(sort))
+        self.count_label = QLabel("")
+        top = QHBoxLayout()
+        top.addWidget(self.count_label, 1)
+        top.addWidget(self.sort_combo)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+
+    def current_sort(self) -> GallerySort:
+        """The order chosen in the sort box ("date" if it holds none)."""
+        key = self.sort_combo.currentData()
+        return key if key in GALLERY_SORTS else "date"
