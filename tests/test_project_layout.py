@@ -38,3 +38,14 @@ def test_no_large_files_are_tracked_except_the_default_model() -> None:
     assert set(big) <= {"resources/default_model.onnx", "resources/default_model.pt"}, (
         big
     )
+
+
+def test_no_module_grows_past_the_style_guides_split_point() -> None:
+    # STYLE.md: "a module is 50-300 lines ... Past ~400 lines, split by role."
+    long = {
+        str(path.relative_to(ROOT)): n
+        for package in ("sscq_desktop", "training")
+        for path in (ROOT / package).rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not long, long
