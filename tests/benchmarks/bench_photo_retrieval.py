@@ -11,7 +11,8 @@ relevant = same class subfolder (labels only score). Rows:
 - perceptual hashes from ``imagehash`` on the full photo (pHash, dHash, wavelet hash,
   colour hash), Hamming distance;
 - an 8x8x8 RGB colour histogram, L1 distance (= histogram intersection order);
-- a random-init network of the recipe's backbone with k-means PQ (32 bits by default).
+- a random-init network of the recipe's backbone with k-means PQ, at each model's code
+  size (32 bits without models; ``--random-init-bits`` overrides).
 
 Every row ranks a database reordered by METHOD.md's fixed permutation (seed 2022, as
 `training.evaluation.retrieval`), ties go to the smaller permuted index; mAP@100 and
@@ -20,8 +21,8 @@ folder loader, which resizes with `sscq_desktop.model.preprocessing.to_model_inp
 artifact's input size and resize policy (the app's definition).
 
 Example (Imagenette, about 2 minutes with one thread):
-``python tests/benchmarks/bench_photo_retrieval.py --models runs/photos32/default_model.onnx
---data /tmp/imnette/imagenette2-224/train --threads 1 --json-out runs/photo_retrieval.json``
+``python tests/benchmarks/bench_photo_retrieval.py --models runs/photos16/model.onnx
+resources/default_model.onnx runs/photos64/model.onnx --data /tmp/imnette/imagenette2-224/train --threads 1 --json-out runs/photo_retrieval.json``
 Smoke run: add ``--limit-db 600 --limit-queries 100``.
 """
 
@@ -179,11 +180,21 @@ def main(argv: list[str] | None = None) -> int:
         args.split_seed,
     )
     rows: list[Row] = []
+    model_bits = []
     for path in args.models:
-        rows += _model_rows(bench, Path(path))
+        model_rows = _model_rows(bench, Path(path))
+        model_bits.append(model_rows[0].bits)  # the PQ codes row
+        rows += model_rows
     rows += _hash_rows(bench)
     if not args.no_random_init:
-        rows.append(_random_init_row(bench, recipe))
+        per_codebook = recipe.model.nbits
+        for bits in args.random_init_bits or sorted(set(model_bits)) or [32]:
+            if bits % per_codebook:
+                raise ValueError(
+                    f"--random-init-bits {bits}: not a multiple of {per_codebook}"
+                )
+            recipe.model.n_codebooks = bits // per_codebook
+            rows.append(_random_init_row(bench, recipe))
     result = _result(bench, rows, wall_s=time.perf_counter() - t_start)
     print(_markdown(result))
     if args.json_out:
@@ -209,6 +220,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="CPU threads; 0 = default")
     p.add_argument("--cache-dir", default="", help="decoded-pixel cache (trainer's)")
     p.add_argument("--no-random-init", action="store_true")
+    p.add_argument(
+        "--random-init-bits",
+        type=int,
+        nargs="*",
+        default=[],
+        help="code sizes of the random-init + k-means rows (default: the models' sizes)",
+    )
     p.add_argument("--json-out", type=Path, default=None)
     return p.parse_args(argv)
 
