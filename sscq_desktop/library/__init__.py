@@ -12,7 +12,8 @@ Modules:
   (``catalog_connection`` -> ``encoding_reader`` -> ``catalog_reader`` -> ``catalog``).
 - ``scanner`` / ``watcher``: disk reconciliation and debounced change events.
 - ``ingest`` / ``ingest_decoder`` / ``daemon_pool`` / ``thumbnails``: parallel decode on
-  abandonable threads, batched encode, thumbnails.
+  abandonable threads, batched encode, thumbnails; ``decode_markers`` /
+  ``crash_quarantine``: a file whose decode crashed the process twice is skipped.
 - ``search_service`` / ``duplicates``: in-memory code index, similar and near-duplicates.
 - ``model_registry``: validated model files, copied into ``models/`` and registered.
 - ``library``: the `Library` facade over ``indexer`` (scan, ingest, watch),

@@ -199,7 +199,7 @@ class Catalog(CatalogReader):
                 self._delete_encodings(conn, [pid for pid, _ in chunk2])
                 conn.executemany(
                     "UPDATE images SET size = ?, mtime_ns = ?, status = 'pending', error = NULL, "
-                    "content_key = NULL WHERE id = ?",
+                    "content_key = NULL, decode_crashes = 0 WHERE id = ?",
                     [(f.size, f.mtime_ns, pid) for pid, f in chunk2],
                 )
         for start in range(0, len(rec.new), _WRITE_CHUNK):
@@ -217,7 +217,8 @@ class Catalog(CatalogReader):
     def record_ingest(self, records: Sequence[IngestRecord]) -> None:
         """Store a batch of decode/encode outcomes in one transaction.
 
-        Outcomes for photos deleted meanwhile are dropped (no orphan codes).
+        Outcomes for photos deleted meanwhile are dropped (no orphan codes). A success
+        resets the photo's crash count (`crash_quarantine`).
         """
         keys = {m.model_id: self._model_key(m.model_id) for m in self.models()}
         with self.transaction() as conn:
@@ -230,8 +231,9 @@ class Catalog(CatalogReader):
                     )
                     continue
                 cur = conn.execute(
-                    "UPDATE images SET status = 'ok', error = NULL, size = ?, mtime_ns = ?, "
-                    "content_key = ?, width = ?, height = ?, taken_at = ? WHERE id = ?",
+                    "UPDATE images SET status = 'ok', error = NULL, decode_crashes = 0, "
+                    "size = ?, mtime_ns = ?, content_key = ?, width = ?, height = ?, "
+                    "taken_at = ? WHERE id = ?",
                     (
                         r.size,
                         r.mtime_ns,
@@ -251,10 +253,11 @@ class Catalog(CatalogReader):
                 )
 
     def retry_errors(self) -> int:
-        """Put every failed image back to ``pending``; returns how many."""
+        """Put every failed image back to ``pending``, crash count reset; returns how many."""
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE images SET status = 'pending', error = NULL WHERE status = 'error'"
+                "UPDATE images SET status = 'pending', error = NULL, decode_crashes = 0 "
+                "WHERE status = 'error'"
             )
             return cur.rowcount
 

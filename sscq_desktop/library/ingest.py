@@ -1,9 +1,11 @@
 """The ingest pipeline: decode in parallel, encode in batches, store codes, write thumbnails.
 
 Work comes from the catalog (images lacking codes), so a killed run resumes where it
-stopped. `ingest_decoder` decodes on a `daemon_pool`, and a hung decode is recorded and
-abandoned; the calling thread encodes and stores one batch per transaction. The job is a
-generator of `Progress` honouring pause and cancel between batches; no Qt.
+stopped. `ingest_decoder` decodes on a `daemon_pool`: a hung decode is recorded and
+abandoned, and a file whose decode crashed the process twice is skipped
+(`crash_quarantine`, at the start of each run). The calling thread encodes and stores one
+batch per transaction. The job is a generator of `Progress` honouring pause and cancel
+between batches; no Qt.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from sscq_desktop.library.catalog import Catalog, IngestRecord, WorkItem
+from sscq_desktop.library.crash_quarantine import review_crashed_decodes
 from sscq_desktop.library.daemon_pool import DaemonPool
+from sscq_desktop.library.decode_markers import DecodeMarkers, markers_dir
 from sscq_desktop.library.image_loader import DEFAULT_MAX_PIXELS, load_image
 from sscq_desktop.library.ingest_decoder import DecodedItem, ImageLoader, IngestDecoder
 from sscq_desktop.library.progress import (
@@ -107,6 +111,7 @@ class IngestPipeline:
             raise ValueError(
                 f"workers and batch_size must be >= 1, got {self._options}"
             )
+        self._markers = DecodeMarkers(markers_dir(catalog.path))
         self._decode = IngestDecoder(
             {
                 m: (e.metadata.input.size, e.metadata.input.resize)
@@ -116,6 +121,7 @@ class IngestPipeline:
             thumbnails_dir=thumbnails_dir,
             thumbnail_size=self._options.thumbnail_size,
             max_pixels=self._options.max_pixels,
+            markers=self._markers,
         )
 
     def run(
@@ -142,6 +148,7 @@ class IngestPipeline:
         Raises:
             EncoderError: if onnxruntime fails (not a per-file problem).
         """
+        suspects = review_crashed_decodes(self._catalog, self._markers.folder).suspects
         model_ids = list(self._encoders)
         meter = ProgressMeter(phase, self._catalog.count_missing(model_ids))
         encoded = dict.fromkeys(model_ids, 0)
@@ -175,11 +182,16 @@ class IngestPipeline:
                         pending.extend(chunk)
                     if not pending:
                         break
+                    alone = pending[0].photo_id in suspects
+                    if alone and inflight:
+                        break  # a file that crashed once is decoded alone
                     item = pending.popleft()
                     started: dict[str, float] = {}
                     inflight.append(
                         (item, pool.submit(self._decode, item, started), started)
                     )
+                    if alone:  # should it crash again, its marker is then the only one
+                        break
                 if not inflight:
                     break
                 batch: list[DecodedItem] = []
@@ -196,6 +208,7 @@ class IngestPipeline:
                 yield meter.snapshot(last_error)
         finally:
             pool.shutdown()
+            self._markers.close()
         return IngestSummary(meter.done, meter.errors, cancelled, encoded)
 
     def _next_result(

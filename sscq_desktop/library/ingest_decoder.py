@@ -1,8 +1,9 @@
 """`IngestDecoder`: the ingest pipeline's per-file step, run on its decoding threads.
 
-One work item: stat, content key, one decode, every target model's input, the thumbnail.
-Files are untrusted: a per-file failure is recorded in the result, never raised. It does
-not encode, touch the catalog or schedule threads (`ingest.IngestPipeline` does); no Qt.
+One work item: stat, content key, one decode, every target model's input, the thumbnail,
+inside a crash marker (`decode_markers`). Files are untrusted: a per-file failure is
+recorded in the result, never raised. It does not encode, touch the catalog or schedule
+threads (`ingest.IngestPipeline` does); no Qt.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sscq_desktop.library.content_key import content_key
+from sscq_desktop.library.decode_markers import DecodeMarkers
 from sscq_desktop.library.encoding_reader import WorkItem
 from sscq_desktop.library.image_loader import (
     DEFAULT_MAX_PIXELS,
@@ -81,6 +83,8 @@ class IngestDecoder:
         thumbnails_dir: Where thumbnails go; None writes none.
         thumbnail_size: Longest side of thumbnails.
         max_pixels: Pixel-count cap for decoding.
+        markers: Where each thread marks the file it decodes, so that a decode that
+            crashes the process is known at the next start; None marks nothing.
     """
 
     def __init__(
@@ -91,12 +95,14 @@ class IngestDecoder:
         thumbnails_dir: Path | None,
         thumbnail_size: int | None,
         max_pixels: int,
+        markers: DecodeMarkers | None = None,
     ) -> None:
         self._targets = dict(targets)
         self._loader = loader
         self._thumbnails_dir = thumbnails_dir
         self._thumbnail_size = thumbnail_size
         self._max_pixels = max_pixels
+        self._markers = markers
 
     def __call__(self, item: WorkItem, started: dict[str, float]) -> DecodedItem:
         """Stat, content key, decode, model inputs, thumbnail (on a worker thread).
@@ -110,6 +116,15 @@ class IngestDecoder:
             The decoded item; `DecodedItem.error` says why a file failed.
         """
         started["t"] = time.monotonic()
+        if self._markers is None:
+            return self._decode(item)
+        self._markers.begin(item.photo_id, item.path)
+        try:
+            return self._decode(item)
+        finally:
+            self._markers.end()
+
+    def _decode(self, item: WorkItem) -> DecodedItem:
         out = DecodedItem(item)
         try:
             st = item.path.stat()

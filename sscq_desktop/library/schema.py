@@ -65,7 +65,13 @@ _V2 = [
     "CREATE INDEX images_status ON images(status) WHERE status != 'ok'",
 ]
 
-MIGRATIONS: tuple[list[str], ...] = (_V1, _V2)
+_V3 = [
+    # Decodes that killed the process (crash quarantine): at 2 the file is skipped.
+    "ALTER TABLE images ADD COLUMN decode_crashes INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX images_crashed ON images(id) WHERE decode_crashes > 0",
+]
+
+MIGRATIONS: tuple[list[str], ...] = (_V1, _V2, _V3)
 """``MIGRATIONS[i]`` takes a catalog from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

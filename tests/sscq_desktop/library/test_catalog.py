@@ -43,6 +43,32 @@ def test_migrates_an_old_catalog_keeping_its_rows(tmp_path: Path) -> None:
     cat.close()
 
 
+def test_migrates_a_version_2_catalog_to_crash_counts(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    conn = connect(path)
+    assert migrate(conn, target=2) == 2
+    conn.execute("INSERT INTO folders (path, added_at) VALUES ('/photos', 'then')")
+    conn.execute(
+        "INSERT INTO images (folder_id, path, size, mtime_ns, status, error) "
+        "VALUES (1, '/photos/a.jpg', 1, 1, 'error', 'broken')"
+    )
+    conn.close()
+
+    cat = Catalog(path)
+
+    assert SCHEMA_VERSION == 3
+    assert cat._one("PRAGMA user_version")[0] == 3
+    assert cat._rows("SELECT path, status, error, decode_crashes FROM images") == [
+        ("/photos/a.jpg", "error", "broken", 0)
+    ]
+    plan = cat._rows(
+        "EXPLAIN QUERY PLAN SELECT id FROM images "
+        "WHERE decode_crashes > 0 AND status != 'error'"
+    )
+    assert "images_crashed" in str(plan)  # start-up check stays cheap on big libraries
+    cat.close()
+
+
 def test_refuses_a_catalog_from_a_newer_app(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite3"
     conn = sqlite3.connect(path)
