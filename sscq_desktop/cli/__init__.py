@@ -1,4 +1,4 @@
-"""The ``sscq-desktop`` command: index, watch, search, models, retrain, doctor.
+"""The ``sscq-desktop`` command: index, watch, retry, search, models, retrain, doctor.
 
 Headless use of `sscq_desktop.library.library.Library`; with no subcommand it starts the
 GUI (``sscq_desktop.app``, imported only then). Progress bars go to stderr when it is a

@@ -1,4 +1,4 @@
-"""Library subcommands: ``index``, ``watch``, ``similar``, ``duplicates``, ``status``.
+"""Library subcommands: index, watch, retry, similar, duplicates and status.
 
 Thin front ends over `sscq_desktop.library.library.Library`: parse nothing (see
 `sscq_desktop.cli.parser`), open the library, run one job, print its result.
@@ -91,6 +91,57 @@ def run_watch(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             cancel.set()
             return EXIT_OK
+    return EXIT_OK
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    """Queue the photos that failed to index for another try, and index them now.
+
+    Args:
+        args: The parsed command line (``no_index``, ``json``).
+
+    Returns:
+        The exit code (0 even when some photos still fail: they are listed).
+
+    Raises:
+        NoModelError: if no model is active (unless ``--no-index``).
+    """
+    lib = open_library(args)
+    with lib:
+        if not args.no_index:
+            require_model(lib)
+        retried = lib.retry_failed()
+        indexed = retried > 0 and not args.no_index
+        processed = 0
+        if indexed:
+            processed = drive(lib.update(), args, "retrying").done
+        stats = lib.stats()
+        still = [{"path": str(p), "error": e} for p, e in lib.errors(limit=20)]
+        if args.json:
+            print_json(
+                {
+                    "retried": retried,
+                    "indexed": indexed,
+                    "processed": processed,
+                    "failed_total": stats.errors,
+                    "pending": stats.pending,
+                    "failed": still,
+                }
+            )
+            return EXIT_OK
+        if retried == 0:
+            print("no failed photos to retry")
+        elif not indexed:
+            print(
+                f"{retried} failed photo(s) queued for another try; "
+                "`sscq-desktop index` or `watch` (or the app) will try them"
+            )
+        else:
+            print(
+                f"retried {retried} failed photo(s): {processed} processed, "
+                f"{stats.errors} still failing"
+            )
+        _print_failed(still, stats.errors)
     return EXIT_OK
 
 
@@ -214,6 +265,17 @@ def run_status(args: argparse.Namespace) -> int:
                 f"switching to {stats.pending_model}: {done}/{stats.ok + stats.pending} "
                 "encoded (run `sscq-desktop index` or `watch` to finish)"
             )
-        for item in errors:
-            print(f"  failed: {item['path']}: {item['error']}")
+        _print_failed(errors, stats.errors)
+        if stats.errors:
+            print(
+                "fix or replace these files (changed files are tried again "
+                "automatically), or run `sscq-desktop retry` to try them all again"
+            )
     return EXIT_OK
+
+
+def _print_failed(failed: list[dict[str, str]], total: int) -> None:
+    for item in failed:
+        print(f"  failed: {item['path']}: {item['error']}")
+    if total > len(failed):
+        print(f"  ... and {total - len(failed)} more failed")

@@ -14,6 +14,7 @@ from sscq_desktop.cli.doctor import run_doctor
 from sscq_desktop.cli.library_commands import (
     run_duplicates,
     run_index,
+    run_retry,
     run_similar,
     run_status,
     run_watch,
@@ -67,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll", action="store_true", help="poll instead of native events")
     p.add_argument("--debounce", type=float, default=1.0, help="seconds (default 1)")
     p.set_defaults(handler=run_watch)
+
+    p = sub.add_parser(
+        "retry",
+        help="try the photos that failed to index again",
+        description="Put every photo that could not be indexed (broken, unreadable, "
+        "decoder timeout, or skipped after the decoder crashed on it twice) back in the "
+        "queue, then bring the library up to date so they are tried again now. Files "
+        "you repair or replace are retried by `index` and `watch` anyway; use this "
+        "after a network drive is back, a decoder was installed, or to clear the "
+        "crash quarantine. `sscq-desktop status` lists the failed files.",
+    )
+    p.add_argument(
+        "--no-index",
+        action="store_true",
+        help="only queue them; the next `index`, `watch` or the app tries them",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(handler=run_retry)
 
     p = sub.add_parser("similar", help="photos similar to an image file")
     p.add_argument("image", type=Path, metavar="IMAGE")

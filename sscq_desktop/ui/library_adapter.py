@@ -21,6 +21,7 @@ from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import ModelRecord, PhotoId
 from sscq_desktop.ui.library_backend import (
+    FailedPhoto,
     FolderState,
     Hit,
     ModelInfo,
@@ -89,6 +90,15 @@ class LibraryAdapter:
                 )
             )
         return out
+
+    def failed_count(self) -> int:
+        return self.library.stats().errors
+
+    def failed_photos(self, *, limit: int) -> Sequence[FailedPhoto]:
+        return [FailedPhoto(p, e) for p, e in self.library.errors(limit=limit)]
+
+    def retry_failed(self) -> int:
+        return self.library.retry_failed()
 
     def ingest(
         self, *, cancel: threading.Event, pause: threading.Event

@@ -93,6 +93,19 @@ class FolderState:
 
 
 @dataclass(frozen=True)
+class FailedPhoto:
+    """A photo that could not be indexed (broken, unreadable, too slow or crashing).
+
+    Attributes:
+        path: Absolute path.
+        reason: Why, as the library recorded it, for display.
+    """
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """A registered model.
 
@@ -130,6 +143,21 @@ class LibraryBackend(Protocol):
     def remove_folder(self, path: Path) -> None: ...
     def photos(self) -> Sequence[Photo]:
         """Every indexed photo (any order)."""
+        ...
+
+    def failed_count(self) -> int:
+        """How many photos could not be indexed."""
+        ...
+
+    def failed_photos(self, *, limit: int) -> Sequence[FailedPhoto]:
+        """At most `limit` photos that could not be indexed, with the reason, by path."""
+        ...
+
+    def retry_failed(self) -> int:
+        """Queue every failed photo for another try (writer lane); returns how many.
+
+        The next `ingest` or `watch` tries them again.
+        """
         ...
 
     def ingest(

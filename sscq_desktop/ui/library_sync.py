@@ -1,6 +1,6 @@
 """`LibrarySync`: keeps what `MainWindow` shows in step with the library and indexing.
 
-Reloads photos, folders and the active model off the GUI thread (the latest request
+Reloads photos, folders, the failed count and the active model off the GUI thread (the latest request
 wins), follows `IndexingWorker` in the status bar and polls the folders while idle.
 Reads the backend only: changes to the library go through the window's writer lane.
 """
@@ -32,14 +32,14 @@ logger = logging.getLogger(__name__)
 _GALLERY_REFRESH_S = 2.0  # during indexing, refresh the gallery at most this often
 _FOLDER_POLL_MS = 15_000  # notice folders that vanish while the app is idle
 
-_Refresh = tuple[GalleryUpdate, list[FolderState], ModelInfo, str]
+_Refresh = tuple[GalleryUpdate, list[FolderState], int, ModelInfo, str]
 
 
 class LibrarySync(QObject):
     """Refreshes what `MainWindow` shows of the library; owned by the window.
 
-    Sets the window's `active_model`, `provider` and `last_error`, and emits its
-    `ingest_will_start` and `ingest_did_finish` (relaying the indexer) and
+    Sets the window's `active_model`, `provider`, `failed_count` and `last_error`, and
+    emits its `ingest_will_start` and `ingest_did_finish` (relaying the indexer) and
     `index_did_change` (after each applied refresh).
 
     Args:
@@ -65,7 +65,7 @@ class LibrarySync(QObject):
         indexer.failed.connect(self._on_indexer_failed)
 
     def refresh(self) -> None:
-        """Reload photos, folders and the active model; the gallery changes row by row.
+        """Reload photos, folders, failures and the model; the gallery changes row by row.
 
         Sorting and comparing with the rows shown run off-thread (`plan_gallery_update`),
         so the GUI thread only inserts and removes the rows that changed.
@@ -81,6 +81,7 @@ class LibrarySync(QObject):
             return (
                 plan_gallery_update(shown, photos),
                 list(backend.folders()),
+                backend.failed_count(),
                 backend.active_model(),
                 backend.provider_name(),
             )
@@ -88,10 +89,13 @@ class LibrarySync(QObject):
         def success(result: _Refresh) -> None:
             if not self._requests.is_current(request_id):
                 return
-            update, folders, model, provider = result
+            update, folders, failed, model, provider = result
             if not update.is_empty:
                 window.gallery_model.apply_update(update)
             self.set_folders(folders)
+            if failed != window.failed_count:
+                window.failed_count = failed
+                window.status_bar.set_failed_count(failed)
             window.active_model, window.provider = model, provider
             if (model, provider) != self._status_model:
                 self._status_model = (model, provider)

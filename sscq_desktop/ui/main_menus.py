@@ -26,6 +26,7 @@ class MainMenus:
         rescan: File > Rescan folders.
         duplicates: Tools > Find near duplicates.
         retrain: Tools > Retrain on my photos….
+        failed_photos: Tools > Failed photos… (which could not be read, and why).
         settings: Tools > Settings… (the Preferences shortcut).
     """
 
@@ -57,6 +58,9 @@ class MainMenus:
         )
         self.retrain = self._action(
             tools, "&Retrain on my photos…", window.open_retrain_dialog
+        )
+        self.failed_photos = self._action(
+            tools, "&Failed photos…", window.show_failed_photos
         )
         tools.addSeparator()
         self.settings = self._action(

@@ -2,8 +2,8 @@
 
 Lays out the panels and wires them to the `LibraryBackend` through `Task`s; each role
 lives in a helper it owns (`GalleryPanel`, `LibrarySync`, `QueryInput`, `ModelSwitcher`,
-`WindowDialogs`, `MainMenus`, `WindowStateStore`), and its public methods delegate to
-them. Knows nothing of SQL, onnxruntime or torch.
+`WindowDialogs`, `FailedPhotos`, `MainMenus`, `WindowStateStore`), and its public
+methods delegate to them. Knows nothing of SQL, onnxruntime or torch.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
 
 from sscq_desktop.ui.duplicates_view import DuplicatesView
 from sscq_desktop.ui.errors import show_exception
+from sscq_desktop.ui.failed_photos import FailedPhotos
+from sscq_desktop.ui.failed_photos_dialog import FailedPhotosDialog
 from sscq_desktop.ui.folders_panel import FoldersPanel
 from sscq_desktop.ui.gallery_panel import GalleryPanel
 from sscq_desktop.ui.indexing_worker import IndexingWorker
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self.active_model: ModelInfo | None = None
         self.provider = ""
         self.last_error: str | None = None
+        self.failed_count = 0  # photos that could not be indexed (set by LibrarySync)
         self.setWindowTitle("SSCQ Desktop")
         self.setAcceptDrops(True)
         self.resize(1200, 800)
@@ -134,6 +137,7 @@ class MainWindow(QMainWindow):
         self.retrain_action = self.menus.retrain
         self.settings_action = self.menus.settings
         self.library_sync = LibrarySync(self)  # follows the indexer, polls folders
+        self.failed_photos = FailedPhotos(self)  # the failed photos dialog, Retry all
         self.query_input = QueryInput(runner, parent=self)
         self.model_switcher = ModelSwitcher(self)
         self.dialogs = WindowDialogs(self)
@@ -310,6 +314,10 @@ class MainWindow(QMainWindow):
     def open_retrain_dialog(self) -> RetrainDialog:
         """Show the retraining dialog, or raise the one already open."""
         return self.dialogs.open_retrain_dialog()
+
+    def show_failed_photos(self) -> FailedPhotosDialog:
+        """Show which photos could not be indexed, and why (Tools > Failed photos…)."""
+        return self.failed_photos.open_dialog()
 
     def open_settings_dialog(self) -> SettingsDialog:
         """Open the settings dialog; accepted settings reach `apply_settings`."""

@@ -1,12 +1,20 @@
-"""`StatusBar`: indexing progress, the active model and the execution provider.
+"""`StatusBar`: indexing progress, failed photos, the active model and the provider.
 
-Counts, rate, ETA and pause/resume while a job runs. Shows what it is told; runs nothing.
+Counts, rate, ETA and pause/resume while a job runs; a button naming the photos that
+could not be read. Shows what it is told; runs nothing.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QLabel,
+    QProgressBar,
+    QStatusBar,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
 
 from sscq_desktop.ui.library_backend import ModelInfo, ProgressLike
 from sscq_desktop.ui.signals import emit
@@ -37,12 +45,14 @@ class StatusBar(QStatusBar):
     Signals:
         pause_requested(): the user paused the running job.
         resume_requested(): the user resumed it.
+        failed_photos_requested(): the user clicked the failed photos button.
     """
 
     # No Signal(bool): PySide6 6.12 on Python 3.11 loses a reference to True on each
     # emit of a Python bool, which aborts the interpreter at exit.
     pause_requested = Signal()
     resume_requested = Signal()
+    failed_photos_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +64,20 @@ class StatusBar(QStatusBar):
         self.pause_button = QToolButton()
         self.pause_button.setText("Pause")
         self.pause_button.setCheckable(True)
+        self.failed_button = QToolButton()
+        self.failed_button.setObjectName("failed_photos_button")
+        self.failed_button.setAutoRaise(True)
+        self.failed_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.failed_button.setToolButtonStyle(
+            Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        )
+        self.failed_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        )
+        self.failed_button.setToolTip(
+            "Show which photos could not be indexed and why, and try them again"
+        )
+        self.failed_button.setVisible(False)
         self.model_label = QLabel("Model: …")
         self.provider_label = QLabel("")
         self.provider_label.setToolTip(
@@ -62,9 +86,11 @@ class StatusBar(QStatusBar):
         self.addWidget(self.progress_label)
         self.addWidget(self.progress_bar)
         self.addWidget(self.pause_button)
+        self.addPermanentWidget(self.failed_button)  # permanent: messages never hide it
         self.addPermanentWidget(self.model_label)
         self.addPermanentWidget(self.provider_label)
         self.pause_button.toggled.connect(self._on_pause_button_toggled)
+        self.failed_button.clicked.connect(self._on_failed_button_clicked)
         self.set_idle("")
 
     def show_progress(self, verb: str, progress: ProgressLike) -> None:
@@ -101,6 +127,16 @@ class StatusBar(QStatusBar):
             f"{kind.capitalize()}: {model.model_id} ({model.nbits} bits)"
         )
         self.provider_label.setText(provider)
+
+    def set_failed_count(self, count: int) -> None:
+        """Show ``"N photos could not be read"`` (a button), or nothing when `count` is 0."""
+        if count > 0:
+            noun = "photo" if count == 1 else "photos"
+            self.failed_button.setText(f"{count:,} {noun} could not be read")
+        self.failed_button.setVisible(count > 0)
+
+    def _on_failed_button_clicked(self) -> None:
+        emit(self.failed_photos_requested)
 
     def _on_pause_button_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -218,3 +219,71 @@ def test_retrain_failure_leaves_the_model(
     err = capsys.readouterr().err
     assert "training failed: the trainer exited with code 4" in err
     assert f"the active model is unchanged: {tiny_artifact.model_id}" in err
+
+
+def _break_in_place(path: Path) -> bytes:
+    """Overwrite a valid image with garbage of the same size; returns the good bytes."""
+    good = path.read_bytes()
+    path.write_bytes((b"garbage! " * len(good))[: len(good)])
+    return good
+
+
+def _repair_in_place(path: Path, good: bytes) -> None:
+    """Write the good bytes back, size and mtime as before: a scan sees no change."""
+    st = path.stat()
+    path.write_bytes(good)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_retry_indexes_a_repaired_photo_that_index_alone_skips(
+    photos: Path, tiny_artifact: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (photos / "broken.jpg").unlink()
+    flaky = photos / "flaky.jpg"
+    good = _break_in_place(_photo(flaky, seed=42))
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
+    capsys.readouterr()
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert f"failed: {flaky}" in out and "sscq-desktop retry" in out
+
+    _repair_in_place(flaky, good)
+    assert cli.main(["index", str(photos), "--json"]) == 0
+    summary = _json(capsys)  # size and mtime unchanged: a scan skips it
+    assert isinstance(summary, dict) and summary["failed_total"] == 1
+
+    assert cli.main(["retry", "--json"]) == 0
+    result = _json(capsys)
+    assert isinstance(result, dict)
+    assert result["retried"] == 1 and result["indexed"] is True
+    assert result["failed_total"] == 0 and result["failed"] == []
+    assert cli.main(["status", "--json"]) == 0
+    status = _json(capsys)
+    assert isinstance(status, dict)
+    assert status["ok"] == 9 and status["errors"] == 0 and status["pending"] == 0
+    assert cli.main(["status"]) == 0
+    assert "sscq-desktop retry" not in capsys.readouterr().out
+
+    assert cli.main(["retry"]) == 0
+    assert capsys.readouterr().out.strip() == "no failed photos to retry"
+
+
+def test_retry_lists_what_still_fails_and_no_index_only_queues(
+    photos: Path, tiny_artifact: ModelArtifact, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
+    capsys.readouterr()
+    assert cli.main(["retry"]) == 0
+    out = capsys.readouterr().out
+    assert "retried 1 failed photo(s)" in out and "1 still failing" in out
+    assert f"failed: {photos / 'broken.jpg'}" in out
+
+    assert cli.main(["retry", "--no-index"]) == 0
+    assert "1 failed photo(s) queued" in capsys.readouterr().out
+    assert cli.main(["status", "--json"]) == 0
+    status = _json(capsys)
+    assert isinstance(status, dict)
+    assert status["pending"] == 1 and status["errors"] == 0
+    assert cli.main(["index", str(photos), "--json"]) == 0  # the queue is worked off
+    summary = _json(capsys)
+    assert isinstance(summary, dict) and summary["failed_total"] == 1

@@ -29,6 +29,7 @@ from sscq_desktop.model.artifact import ModelArtifact, read_artifact
 from sscq_desktop.model.encoder import OnnxEncoder
 from sscq_desktop.model.preprocessing import to_model_input
 from sscq_desktop.ui.library_backend import (
+    FailedPhoto,
     FolderState,
     Hit,
     ModelInfo,
@@ -71,6 +72,7 @@ class MemoryLibrary:
         self._lock = threading.RLock()
         self._folders: list[Path] = []
         self._entries: dict[str, _Entry] = {}
+        self._failed: dict[str, str] = {}  # path -> reason; ingest tries them each time
         self._models: dict[str, tuple[ModelArtifact, bool]] = {
             default.model_id: (default, True)
         }
@@ -121,6 +123,20 @@ class MemoryLibrary:
         with self._lock:
             return [e.photo for e in self._entries.values()]
 
+    def failed_count(self) -> int:
+        with self._lock:
+            return len(self._failed)
+
+    def failed_photos(self, *, limit: int) -> Sequence[FailedPhoto]:
+        with self._lock:
+            items = sorted(self._failed.items())[:limit]
+        return [FailedPhoto(Path(p), reason) for p, reason in items]
+
+    def retry_failed(self) -> int:
+        with self._lock:
+            count, self._failed = len(self._failed), {}
+        return count
+
     def ingest(
         self, *, cancel: threading.Event, pause: threading.Event
     ) -> Iterator[Progress]:
@@ -154,8 +170,12 @@ class MemoryLibrary:
                 try:
                     pixels.append(_decode(path, encoder))
                     ok.append((folder, path))
-                except OSError:
+                except OSError as exc:
+                    with self._lock:
+                        self._failed[str(path)] = f"cannot read this image: {exc}"
                     continue
+                with self._lock:
+                    self._failed.pop(str(path), None)
             if pixels:
                 out = encoder.encode(np.stack(pixels))
                 with self._lock:
@@ -190,6 +210,7 @@ class MemoryLibrary:
             seen = now
             with self._lock:
                 self._entries = {k: e for k, e in self._entries.items() if k in now}
+                self._failed = {k: r for k, r in self._failed.items() if k in now}
             yield from self.ingest(cancel=cancel, pause=pause)
             batches += 1
             yield Progress(batches, 0, phase="watch")
