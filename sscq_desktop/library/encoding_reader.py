@@ -55,6 +55,12 @@ class EncodingReader(CatalogConnection):
         """A registered model, or None."""
         return next((m for m in self.models() if m.model_id == model_id), None)
 
+    def _registered(self, model_id: str) -> ModelRecord:
+        record = self.model(model_id)
+        if record is None:
+            raise CatalogError(f"model {model_id!r} is not registered")
+        return record
+
     def _model_key(self, model_id: str) -> int:
         row = self._one("SELECT id FROM models WHERE model_id = ?", (model_id,))
         if row is None:
@@ -113,9 +119,7 @@ class EncodingReader(CatalogConnection):
         Shape:
             photo_ids: ``(n,)`` int64 ascending; codes: ``(n, M)`` uint8.
         """
-        record = self.model(model_id)
-        if record is None:
-            raise CatalogError(f"model {model_id!r} is not registered")
+        record = self._registered(model_id)
         key = self._model_key(model_id)
         with self._lock:
             cursor = self._conn.execute(
@@ -156,9 +160,7 @@ class EncodingReader(CatalogConnection):
         Shape:
             photo_ids: ``(n,)`` int64 ascending; embeddings: ``(n, M * L)`` float32.
         """
-        record = self.model(model_id)
-        if record is None:
-            raise CatalogError(f"model {model_id!r} is not registered")
+        record = self._registered(model_id)
         rows = self._rows(
             "SELECT image_id, embedding FROM encodings WHERE model = ? ORDER BY image_id",
             (self._model_key(model_id),),
@@ -177,9 +179,7 @@ class EncodingReader(CatalogConnection):
         Shape:
             photo_ids: ``(n,)`` int64 ascending; embeddings: ``(n, M * L)`` float32.
         """
-        record = self.model(model_id)
-        if record is None:
-            raise CatalogError(f"model {model_id!r} is not registered")
+        record = self._registered(model_id)
         wanted = sorted({int(pid) for pid in photo_ids})
         ids: list[int] = []
         blobs: list[bytes] = []

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from broken_files import break_in_place, repair_in_place
 from PIL import Image
 
 from sscq_desktop import cli
@@ -221,33 +221,19 @@ def test_retrain_failure_leaves_the_model(
     assert f"the active model is unchanged: {tiny_artifact.model_id}" in err
 
 
-def _break_in_place(path: Path) -> bytes:
-    """Overwrite a valid image with garbage of the same size; returns the good bytes."""
-    good = path.read_bytes()
-    path.write_bytes((b"garbage! " * len(good))[: len(good)])
-    return good
-
-
-def _repair_in_place(path: Path, good: bytes) -> None:
-    """Write the good bytes back, size and mtime as before: a scan sees no change."""
-    st = path.stat()
-    path.write_bytes(good)
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-
-
 def test_retry_indexes_a_repaired_photo_that_index_alone_skips(
     photos: Path, tiny_artifact: ModelArtifact, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (photos / "broken.jpg").unlink()
     flaky = photos / "flaky.jpg"
-    good = _break_in_place(_photo(flaky, seed=42))
+    good = break_in_place(_photo(flaky, seed=42))
     assert cli.main(["--model", str(tiny_artifact.path), "index", str(photos)]) == 0
     capsys.readouterr()
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
     assert f"failed: {flaky}" in out and "sscq-desktop retry" in out
 
-    _repair_in_place(flaky, good)
+    repair_in_place(flaky, good)
     assert cli.main(["index", str(photos), "--json"]) == 0
     summary = _json(capsys)  # size and mtime unchanged: a scan skips it
     assert isinstance(summary, dict) and summary["failed_total"] == 1

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from broken_files import break_in_place, repair_in_place
 from conftest import gallery_names, index_folders, write_photo
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -18,24 +19,6 @@ from sscq_desktop.ui.library_backend import FailedPhoto
 from sscq_desktop.ui.main_window import MainWindow
 
 SCREENSHOT_ENV = "SSCQ_TEST_SCREENSHOT"  # set to a .png path to keep a picture of it
-
-
-def break_in_place(path: Path) -> bytes:
-    """Overwrite the JPEG at `path` with garbage of the same size; returns its bytes.
-
-    Writing them back with `repair_in_place` leaves size and mtime as the catalog saw
-    them, so a scan sees no change: only a retry tries the file again (as after a
-    network drive came back, or a decoder timeout).
-    """
-    good = path.read_bytes()
-    path.write_bytes((b"this is not a JPEG " * len(good))[: len(good)])
-    return good
-
-
-def repair_in_place(path: Path, good: bytes) -> None:
-    st = path.stat()
-    path.write_bytes(good)
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 @pytest.fixture
