@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
+_PROBE_EMITS = 256
 _lock = threading.Lock()
 _leaks: bool | None = None
 _incref = ctypes.pythonapi.Py_IncRef
@@ -38,12 +39,14 @@ def _probe() -> bool:
         if _leaks is None:
             probe = _Probe()
             before = sys.getrefcount(True)
-            for _ in range(8):
+            # Many emits, half as a threshold: other threads taking or dropping references
+            # to True meanwhile cannot tip the verdict either way.
+            for _ in range(_PROBE_EMITS):
                 probe.ping.emit()
             leaked = before - sys.getrefcount(True)
             for _ in range(max(0, leaked)):
                 _incref(True)  # give back what the probe itself lost
-            _leaks = leaked >= 8
+            _leaks = leaked >= _PROBE_EMITS // 2
         return _leaks
 
 
