@@ -64,7 +64,7 @@ def parse_arguments(args: Sequence[str]) -> GuiArguments:
         "to search the library by; several may be given",
     )
     known, unknown = parser.parse_known_args(list(args))
-    from sscq_desktop.ui.main_window import IMAGE_SUFFIXES
+    from sscq_desktop.library.image_loader import SUPPORTED_SUFFIXES
 
     folders: list[Path] = []
     images: list[Path] = []
@@ -73,7 +73,7 @@ def parse_arguments(args: Sequence[str]) -> GuiArguments:
         path = raw.expanduser().absolute()
         if path.is_dir():
             folders.append(path)
-        elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        elif path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
             images.append(path)
         else:
             ignored.append(str(raw))

@@ -55,7 +55,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             args.minutes_per_arm,
             out=args.out,
             overrides=args.overrides,
-            arms=tuple(a.strip() for a in args.arms.split(",") if a.strip()),
+            arms=args.arms or CIFAR10_CPU_ARMS,
             steps_per_arm=args.steps_per_arm,
         )
     return cifar10_gpu(args.minutes, out=args.out, overrides=args.overrides)

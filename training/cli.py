@@ -138,14 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     be.add_argument(
         "--steps-per-arm",
-        type=int,
+        type=_non_negative_int,
         default=0,
         help="cifar10-cpu: give every learned arm exactly N steps instead of a time budget",
     )
     be.add_argument(
         "--arms",
-        default="sscq,sscq_ic0,spq,pca_kmeans_pixels,random_init_kmeans",
-        help="cifar10-cpu: comma-separated arms to run (default: all five)",
+        type=_arm_list,
+        default=None,
+        help="cifar10-cpu: comma-separated arms to run (default: all five: "
+        "sscq, sscq_ic0, spq, pca_kmeans_pixels, random_init_kmeans)",
     )
     be.add_argument(
         "--minutes",
@@ -168,6 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="override every arm's config (tiny test runs)",
     )
     return parser
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _arm_list(text: str) -> tuple[str, ...]:
+    from training.benchmark import CIFAR10_CPU_ARMS
+
+    arms = tuple(a.strip() for a in text.split(",") if a.strip())
+    unknown = sorted(set(arms) - set(CIFAR10_CPU_ARMS))
+    if unknown or not arms:
+        raise argparse.ArgumentTypeError(
+            f"unknown arms {unknown}; choose from {', '.join(CIFAR10_CPU_ARMS)}"
+        )
+    return arms
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -231,12 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         return _export(args)
     from training.benchmark import run_benchmark
 
-    try:
-        result = run_benchmark(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, indent=2))
+    print(json.dumps(run_benchmark(args), indent=2))
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,22 +45,24 @@ class EncodingReader(CatalogConnection):
 
     def models(self) -> list[ModelRecord]:
         """Registered models, by registration order."""
-        rows = self._rows(
-            "SELECT model_id, path, source, registered_at, M, K, L FROM models ORDER BY id"
-        )
-        return [
-            ModelRecord(r[0], Path(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows
-        ]
+        rows = self._rows(f"SELECT {_MODEL_COLUMNS} FROM models ORDER BY id")
+        return [_model_record(r) for r in rows]
 
     def model(self, model_id: str) -> ModelRecord | None:
         """A registered model, or None."""
-        return next((m for m in self.models() if m.model_id == model_id), None)
+        row = self._one(
+            f"SELECT {_MODEL_COLUMNS} FROM models WHERE model_id = ?", (model_id,)
+        )
+        return None if row is None else _model_record(row)
 
-    def _registered(self, model_id: str) -> ModelRecord:
-        record = self.model(model_id)
-        if record is None:
+    def _registered(self, model_id: str) -> tuple[int, ModelRecord]:
+        """The catalog key and record of a registered model (one query)."""
+        row = self._one(
+            f"SELECT id, {_MODEL_COLUMNS} FROM models WHERE model_id = ?", (model_id,)
+        )
+        if row is None:
             raise CatalogError(f"model {model_id!r} is not registered")
-        return record
+        return int(row[0]), _model_record(row[1:])
 
     def _model_key(self, model_id: str) -> int:
         row = self._one("SELECT id FROM models WHERE model_id = ?", (model_id,))
@@ -119,8 +122,7 @@ class EncodingReader(CatalogConnection):
         Shape:
             photo_ids: ``(n,)`` int64 ascending; codes: ``(n, M)`` uint8.
         """
-        record = self._registered(model_id)
-        key = self._model_key(model_id)
+        key, record = self._registered(model_id)
         with self._lock:
             cursor = self._conn.execute(
                 "SELECT image_id, codes FROM encodings WHERE model = ? ORDER BY image_id",
@@ -160,10 +162,10 @@ class EncodingReader(CatalogConnection):
         Shape:
             photo_ids: ``(n,)`` int64 ascending; embeddings: ``(n, M * L)`` float32.
         """
-        record = self._registered(model_id)
+        key, record = self._registered(model_id)
         rows = self._rows(
             "SELECT image_id, embedding FROM encodings WHERE model = ? ORDER BY image_id",
-            (self._model_key(model_id),),
+            (key,),
         )
         d = record.M * record.L
         emb = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(
@@ -179,11 +181,10 @@ class EncodingReader(CatalogConnection):
         Shape:
             photo_ids: ``(n,)`` int64 ascending; embeddings: ``(n, M * L)`` float32.
         """
-        record = self._registered(model_id)
+        key, record = self._registered(model_id)
         wanted = sorted({int(pid) for pid in photo_ids})
         ids: list[int] = []
         blobs: list[bytes] = []
-        key = self._model_key(model_id)
         for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -197,3 +198,10 @@ class EncodingReader(CatalogConnection):
         d = record.M * record.L
         emb = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(ids), d)
         return np.asarray(ids, dtype=np.int64), emb.astype(np.float32)
+
+
+_MODEL_COLUMNS = "model_id, path, source, registered_at, M, K, L"
+
+
+def _model_record(row: Sequence[Any]) -> ModelRecord:
+    return ModelRecord(row[0], Path(row[1]), row[2], row[3], row[4], row[5], row[6])

@@ -33,7 +33,7 @@ from sscq_desktop.ui.library_sync import LibrarySync
 from sscq_desktop.ui.main_menus import MainMenus
 from sscq_desktop.ui.model_switcher import ModelSwitcher
 from sscq_desktop.ui.preview_dialog import PreviewDialog
-from sscq_desktop.ui.query_input import IMAGE_SUFFIXES, QueryInput
+from sscq_desktop.ui.query_input import QueryInput
 from sscq_desktop.ui.results_panel import ResultsPanel
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings, GallerySort
@@ -45,7 +45,6 @@ from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 from sscq_desktop.ui.window_dialogs import WindowDialogs
 from sscq_desktop.ui.window_state_store import WindowStateStore
 
-__all__ = ["IMAGE_SUFFIXES", "MainWindow"]  # app.py reads IMAGE_SUFFIXES from here
 
 
 class MainWindow(QMainWindow):

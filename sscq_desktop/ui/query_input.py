@@ -16,24 +16,10 @@ from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from sscq_desktop.library.image_loader import SUPPORTED_SUFFIXES
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
-
-IMAGE_SUFFIXES = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".png",
-        ".webp",
-        ".bmp",
-        ".gif",
-        ".tif",
-        ".tiff",
-        ".heic",
-        ".heif",
-    }
-)
 
 
 def image_path_from_mime(mime: QMimeData) -> Path | None:
@@ -43,7 +29,7 @@ def image_path_from_mime(mime: QMimeData) -> Path | None:
     for url in mime.urls():
         if url.isLocalFile():
             path = Path(url.toLocalFile())
-            if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 return path
     return None
 
@@ -75,7 +61,7 @@ class QueryInput(QObject):
 
     def choose_file(self) -> None:
         """Ask for an image file and search with it (File > Search by image…)."""
-        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
         chosen, _ = QFileDialog.getOpenFileName(
             self._widget, "Search by image", "", f"Images ({patterns});;All files (*)"
         )

@@ -20,7 +20,7 @@ P@10 come from `sscq_desktop.core.metrics`. Model inputs are decoded by the trai
 folder loader, which resizes with `sscq_desktop.model.preprocessing.to_model_input` at the
 artifact's input size and resize policy (the app's definition).
 
-Example (Imagenette, about 2 minutes with one thread):
+Example (Imagenette with one thread: about 2 minutes with one model, 4 with three):
 ``python tests/benchmarks/bench_photo_retrieval.py --models runs/photos16/model.onnx
 resources/default_model.onnx runs/photos64/model.onnx --data /tmp/imnette/imagenette2-224/train --threads 1 --json-out runs/photo_retrieval.json``
 Smoke run: add ``--limit-db 600 --limit-queries 100``.
