@@ -82,3 +82,18 @@ def test_cifar10_cpu_runs_chosen_arms_for_fixed_steps(
 def test_cifar10_cpu_rejects_unknown_arms(tmp_path):
     with pytest.raises(ValueError, match="unknown arms"):
         cifar10_cpu(1.0, out=tmp_path, overrides=[], arms=("sscq", "dino"))
+
+
+def test_benchmark_command_line_checks_arms_and_steps(capsys):
+    from training.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(
+        ["benchmark", "cifar10-cpu", "--arms", "sscq, spq", "--steps-per-arm", "649"]
+    )
+    assert args.arms == ("sscq", "spq") and args.steps_per_arm == 649
+    assert parser.parse_args(["benchmark", "cifar10-cpu"]).arms is None  # all five
+    for bad in (["--arms", "sscq,dino"], ["--arms", ","], ["--steps-per-arm", "-1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["benchmark", "cifar10-cpu", *bad])
+    assert "choose from sscq, sscq_ic0, spq" in capsys.readouterr().err
