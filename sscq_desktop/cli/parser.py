@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         "decoder timeout, or skipped after the decoder crashed on it twice) back in the "
         "queue, then bring the library up to date so they are tried again now. Files "
         "you repair or replace are retried by `index` and `watch` anyway; use this "
-        "after a network drive is back, a decoder was installed, or to clear the "
-        "crash quarantine. `sscq-desktop status` lists the failed files.",
+        "after a network drive is back or a decoder was installed. A file the decoder "
+        "crashed on is then decoded alone, and skipped again if it crashes once more. "
+        "`sscq-desktop status` lists the failed files.",
     )
     p.add_argument(
         "--no-index",

@@ -25,6 +25,7 @@ from sscq_desktop.library.catalog_reader import (
     CatalogStats,
     WorkItem,
 )
+from sscq_desktop.library.crash_quarantine import CRASH_LIMIT
 from sscq_desktop.library.records import (
     FolderId,
     FolderRecord,
@@ -253,11 +254,18 @@ class Catalog(CatalogReader):
                 )
 
     def retry_errors(self) -> int:
-        """Put every failed image back to ``pending``, crash count reset; returns how many."""
+        """Put every failed image back to ``pending``; returns how many.
+
+        A file the decoder crashed on keeps one crash short of `CRASH_LIMIT`: it is then
+        decoded alone (so a crash blames no other file) and set aside again after one
+        more crash.
+        """
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE images SET status = 'pending', error = NULL, decode_crashes = 0 "
-                "WHERE status = 'error'"
+                "UPDATE images SET status = 'pending', error = NULL, "
+                "decode_crashes = MIN(decode_crashes, ?) "
+                "WHERE status != 'ok' AND status = 'error'",
+                (CRASH_LIMIT - 1,),
             )
             return cur.rowcount
 

@@ -160,6 +160,22 @@ class CatalogReader(EncodingReader):
         )
         return [(Path(p), str(e)) for p, e in rows]
 
+    def count_errors(self) -> int:
+        """How many files failed to decode (cheap: reads the ``images_status`` index)."""
+        # `status != 'ok'` lets SQLite use the partial index; `stats` counts every row.
+        return int(
+            self._one(
+                "SELECT count(*) FROM images WHERE status != 'ok' AND status = 'error'"
+            )[0]
+        )
+
+    def crash_suspects(self) -> frozenset[PhotoId]:
+        """Images with a decode crash on record and not set aside (`crash_quarantine`)."""
+        rows = self._rows(
+            "SELECT id FROM images WHERE decode_crashes > 0 AND status != 'error'"
+        )
+        return frozenset(PhotoId(r[0]) for r in rows)
+
     # --- settings and status ----------------------------------------------------------
 
     def setting(self, key: str) -> str | None:

@@ -18,7 +18,7 @@ import secrets
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sscq_desktop.library.records import PhotoId
@@ -30,6 +30,9 @@ NEW_SUFFIX = ".new"
 """A file being created: renamed to `SUFFIX` once locked, so every unlocked marker is dead."""
 STALE_NEW_S = 60.0
 """An unlocked `NEW_SUFFIX` file older than this was left by a process that died creating it."""
+
+_EXIT_WAIT_S = 1.0
+"""How long the exit cleanup waits for a thread to finish writing its marker."""
 
 _DELETE_WHILE_OPEN: bool = sys.platform != "win32"
 _OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -62,20 +65,27 @@ class LeftoverDecode:
 
 @dataclass
 class _Slot:
-    """One thread's marker file: an open, locked descriptor."""
+    """One thread's marker file: an open, locked descriptor.
+
+    ``busy`` and ``closed`` change under `DecodeMarkers`' lock; ``io`` serialises the
+    owner's writes with the exit-time emptying only (other threads never wait on it).
+    """
 
     fd: int
     path: Path
     busy: bool = False
     closed: bool = False
+    io: threading.Lock = field(default_factory=threading.Lock)
 
 
 class DecodeMarkers:
     """Per-thread marker files in one folder; `begin` and `end` run on the decoding thread.
 
     Each thread gets its file on its first `begin` (a few system calls per image after
-    that: no fsync, no SQLite). A normal interpreter exit empties every file, so only a
-    process that died abruptly (native crash, abort, kill) leaves markers behind.
+    that: no fsync, no SQLite, no waiting on other threads). A normal interpreter exit
+    empties every file, so only a process that died abruptly (native crash, abort, kill)
+    leaves markers behind. One object serves one ingest run: after `close` (or the exit
+    cleanup) `begin` does nothing.
 
     Args:
         folder: Where the files go (created, user-only); see `markers_dir`.
@@ -85,18 +95,19 @@ class DecodeMarkers:
         self.folder = folder
         self._token = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._local = threading.local()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # slot bookkeeping and the flags; never file I/O
         self._slots: list[_Slot] = []
         self._registered = False
         self._serial = itertools.count()
         self._warned = False
-        self._retired = False
+        self._closed = False
 
     def begin(self, photo_id: int, path: Path) -> None:
         """Record that this thread starts decoding `path` (call `end` in a ``finally``).
 
         A marker that cannot be written (full disk, permissions) is logged once and the
-        decode goes on unprotected: crash quarantine must never stop ingest.
+        decode goes on unprotected: crash quarantine must never stop ingest. Once the
+        object is closed or the interpreter is exiting, nothing is recorded.
 
         Args:
             photo_id: The image's catalog id.
@@ -104,46 +115,55 @@ class DecodeMarkers:
         """
         raw = os.fsencode(path)
         with self._lock:  # `close` may run on another thread meanwhile
+            if self._closed:
+                return
+            slot: _Slot | None = getattr(self._local, "slot", None)
             try:
-                slot: _Slot | None = getattr(self._local, "slot", None)
-                self._retired = False
                 if slot is None or slot.closed:
                     slot = self._open_slot()
-                os.lseek(slot.fd, 0, os.SEEK_SET)
-                os.write(slot.fd, b"%d %d\n%s" % (photo_id, len(raw), raw))
             except OSError as exc:
-                if not self._warned:
-                    self._warned = True
-                    logger.warning(
-                        "cannot write decode markers in %s: %s", self.folder, exc
-                    )
+                self._warn(exc)
                 return
-            slot.busy = True
+            slot.busy = True  # from now on `close` leaves the descriptor open
+            slot.io.acquire()  # taken before the flag can change: see `_clear_at_exit`
+        try:
+            os.lseek(slot.fd, 0, os.SEEK_SET)
+            os.write(slot.fd, b"%d %d\n%s" % (photo_id, len(raw), raw))
+        except OSError as exc:
+            self._warn(exc)  # `end` still empties whatever got written
+        finally:
+            slot.io.release()
 
     def end(self) -> None:
         """Record that this thread's decode ended (empties its file)."""
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is None or not slot.busy:  # only this thread sets it
+            return
+        try:
+            os.ftruncate(slot.fd, 0)  # busy: nobody closes it meanwhile
+        except OSError as exc:
+            logger.warning("cannot clear the decode marker %s: %s", slot.path, exc)
         with self._lock:
-            slot: _Slot | None = getattr(self._local, "slot", None)
-            if slot is None or not slot.busy:
-                return
             slot.busy = False
-            try:
-                os.ftruncate(slot.fd, 0)
-            except OSError as exc:
-                logger.warning("cannot clear the decode marker %s: %s", slot.path, exc)
-            if self._retired:  # a decode that outlived `close`
+            if self._closed and not slot.closed:  # a decode that outlived `close`
                 self._release(slot)
 
     def close(self) -> None:
         """Delete the files of idle threads; a busy thread's goes when its decode ends.
 
-        A thread stuck in a decode forever keeps its file until the process exits. The
-        object stays usable: a later `begin` opens a new file.
+        A thread stuck in a decode forever keeps its file until the process exits.
+        Later calls of `begin` do nothing: a new run takes a new object.
         """
         with self._lock:
-            self._retired = True
+            self._closed = True
             for slot in [s for s in self._slots if not s.busy]:
                 self._release(slot)
+
+    def _warn(self, exc: OSError) -> None:
+        """Log the first failure to write a marker (a race may log it twice)."""
+        if not self._warned:
+            self._warned = True
+            logger.warning("cannot write decode markers in %s: %s", self.folder, exc)
 
     def _release(self, slot: _Slot) -> None:
         """Close and delete one idle file (caller holds ``_lock``)."""
@@ -175,11 +195,21 @@ class DecodeMarkers:
         return slot
 
     def _clear_at_exit(self) -> None:
-        """A normal exit is no crash: empty the files of threads still decoding."""
-        for slot in list(self._slots):
-            if not slot.closed:
-                with contextlib.suppress(OSError):  # best effort at exit
-                    os.ftruncate(slot.fd, 0)
+        """A normal exit is no crash: empty every file, and let no daemon thread refill one.
+
+        A thread that passed `begin`'s check before the flag was set holds its slot's
+        ``io`` lock until its write is done, so the emptying here comes after it.
+        """
+        with self._lock:  # so no `close` releases a descriptor meanwhile
+            self._closed = True
+            for slot in self._slots:
+                held = slot.io.acquire(timeout=_EXIT_WAIT_S)
+                try:
+                    with contextlib.suppress(OSError):  # best effort at exit
+                        os.ftruncate(slot.fd, 0)
+                finally:
+                    if held:
+                        slot.io.release()
 
 
 def collect_leftovers(folder: Path) -> list[LeftoverDecode]:

@@ -111,18 +111,13 @@ class IngestPipeline:
             raise ValueError(
                 f"workers and batch_size must be >= 1, got {self._options}"
             )
-        self._markers = DecodeMarkers(markers_dir(catalog.path))
-        self._decode = IngestDecoder(
-            {
-                m: (e.metadata.input.size, e.metadata.input.resize)
-                for m, e in self._encoders.items()
-            },
-            loader=loader,
-            thumbnails_dir=thumbnails_dir,
-            thumbnail_size=self._options.thumbnail_size,
-            max_pixels=self._options.max_pixels,
-            markers=self._markers,
-        )
+        self._markers_folder = markers_dir(catalog.path)
+        self._targets = {
+            m: (e.metadata.input.size, e.metadata.input.resize)
+            for m, e in self._encoders.items()
+        }
+        self._loader = loader
+        self._thumbnails_dir = thumbnails_dir
 
     def run(
         self,
@@ -148,13 +143,23 @@ class IngestPipeline:
         Raises:
             EncoderError: if onnxruntime fails (not a per-file problem).
         """
-        suspects = review_crashed_decodes(self._catalog, self._markers.folder).suspects
+        suspects = review_crashed_decodes(self._catalog, self._markers_folder).suspects
         model_ids = list(self._encoders)
         meter = ProgressMeter(phase, self._catalog.count_missing(model_ids))
         encoded = dict.fromkeys(model_ids, 0)
         yield meter.snapshot()
         opts = self._options
         window = max(2 * opts.batch_size, 4 * opts.workers)
+        # One set of markers per run: once closed, a straggling thread marks nothing.
+        markers = DecodeMarkers(self._markers_folder)
+        decode = IngestDecoder(
+            self._targets,
+            loader=self._loader,
+            thumbnails_dir=self._thumbnails_dir,
+            thumbnail_size=opts.thumbnail_size,
+            max_pixels=opts.max_pixels,
+            markers=markers,
+        )
         pool = DaemonPool(opts.workers)
         inflight: deque[tuple[WorkItem, Future[DecodedItem], dict[str, float]]] = (
             deque()
@@ -187,16 +192,14 @@ class IngestPipeline:
                         break  # a file that crashed once is decoded alone
                     item = pending.popleft()
                     started: dict[str, float] = {}
-                    inflight.append(
-                        (item, pool.submit(self._decode, item, started), started)
-                    )
+                    inflight.append((item, pool.submit(decode, item, started), started))
                     if alone:  # should it crash again, its marker is then the only one
                         break
                 if not inflight:
                     break
                 batch: list[DecodedItem] = []
                 while inflight and len(batch) < opts.batch_size:
-                    decoded, pool = self._next_result(inflight, pool)
+                    decoded, pool = self._next_result(inflight, pool, decode)
                     batch.append(decoded)
                 records = self._encode(batch, encoded)
                 self._catalog.record_ingest(records)
@@ -208,13 +211,14 @@ class IngestPipeline:
                 yield meter.snapshot(last_error)
         finally:
             pool.shutdown()
-            self._markers.close()
+            markers.close()
         return IngestSummary(meter.done, meter.errors, cancelled, encoded)
 
     def _next_result(
         self,
         inflight: deque[tuple[WorkItem, Future[DecodedItem], dict[str, float]]],
         pool: DaemonPool,
+        decode: IngestDecoder,
     ) -> tuple[DecodedItem, DaemonPool]:
         """Wait for the oldest decode; on timeout, record it and replace the pool."""
         timeout = self._options.decode_timeout_s
@@ -238,7 +242,7 @@ class IngestPipeline:
                 for i, (other, fut, st) in enumerate(inflight):
                     if not fut.done():
                         st.clear()
-                        inflight[i] = (other, pool.submit(self._decode, other, st), st)
+                        inflight[i] = (other, pool.submit(decode, other, st), st)
                 return DecodedItem(
                     item, error=f"decoder did not finish within {timeout:.0f} s"
                 ), pool

@@ -340,6 +340,10 @@ class Library:
         path = thumbnail_path(self.paths.thumbnails_dir, record.content_key)
         return path if path.is_file() else None
 
+    def count_errors(self) -> int:
+        """How many files failed to decode (cheaper than `stats`)."""
+        return self._readers.get().count_errors()
+
     def errors(self, *, limit: int = 100) -> list[tuple[Path, str]]:
         """Files that could not be decoded, with the reason."""
         return self._readers.get().errors(limit=limit)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.failed_photos_dialog import FailedPhotosDialog
+from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import Task, TaskContext
 
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
 class FailedPhotos(QObject):
     """Shows and retries the photos that could not be indexed; owned by the window.
 
+    The open dialog is reloaded after a refresh (`index_did_change`) only when the
+    window's failed count changed or a Retry all ended, with that count.
+
     Signals:
-        retry_did_start(int): this many failed photos were queued and indexing started.
         retry_did_finish(): the indexing that tried them again is over (see the
             window's `failed_count` once the next `index_did_change` arrives).
 
@@ -35,13 +38,14 @@ class FailedPhotos(QObject):
             parent).
     """
 
-    retry_did_start = Signal(int)
     retry_did_finish = Signal()
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
         self._dialog: FailedPhotosDialog | None = None
+        self._dialog_total = 0  # the failed count the open dialog last loaded with
+        self._dialog_stale = False  # a retry ended since the dialog last loaded
         self._retrying: int | None = None  # photos queued by the running retry
         self._report: int | None = None  # retried photos to report on the next refresh
         window.status_bar.failed_photos_requested.connect(self.open_dialog)
@@ -56,21 +60,19 @@ class FailedPhotos(QObject):
             self._dialog = None
         return self._dialog
 
-    @property
-    def retrying(self) -> bool:
-        """Whether a Retry all is queued or its indexing is running."""
-        return self._retrying is not None
-
     def open_dialog(self) -> FailedPhotosDialog:
         """Show the failed photos dialog (non-modal), or raise the one already open."""
+        window = self._window
+        self._dialog_total, self._dialog_stale = window.failed_count, False
         open_dialog = self.dialog
         if open_dialog is not None:
-            open_dialog.reload()
+            open_dialog.reload(total=self._dialog_total)
             open_dialog.raise_()
             open_dialog.activateWindow()
             return open_dialog
-        window = self._window
-        dialog = FailedPhotosDialog(window.backend, window.runner, parent=window)
+        dialog = FailedPhotosDialog(
+            window.backend, window.runner, total=self._dialog_total, parent=window
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.retry_requested.connect(self.retry_all)
         dialog.set_retrying(self._retrying)
@@ -91,12 +93,10 @@ class FailedPhotos(QObject):
                 window.status_bar.showMessage("No failed photos to try again.", 5_000)
                 self._set_retrying(None)
                 return
-            noun = "photo" if count == 1 else "photos"
-            window.status_bar.showMessage(f"Trying {count:,} {noun} again…", 10_000)
+            window.status_bar.showMessage(f"Trying {photo_count(count)} again…", 10_000)
             self._set_retrying(count)
-            window.refresh_library()
+            window.refresh_library()  # the count drops: the dialog reloads then
             window.start_indexing()  # runs once this write is done (writer lane)
-            emit(self.retry_did_start, count)
 
         def failure(exc: BaseException) -> None:
             self._set_retrying(None)
@@ -111,33 +111,37 @@ class FailedPhotos(QObject):
         dialog = self.dialog
         if dialog is not None:
             dialog.set_retrying(count)
-            dialog.reload()
 
     def _on_window_ingest_did_finish(self) -> None:
         if self._retrying is not None:
             self._report = self._retrying
+            self._dialog_stale = True  # reloaded on the refresh that follows
             self._set_retrying(None)
             emit(self.retry_did_finish)
 
     def _on_indexer_failed(self, _exc: object) -> None:
         self._report = None
+        if self._retrying is not None:
+            self._dialog_stale = True
         self._set_retrying(None)  # the window shows the error itself
 
     def _on_window_index_did_change(self) -> None:
         window = self._window
         dialog = self.dialog
-        if dialog is not None:
-            dialog.reload()
+        if dialog is not None and (
+            self._dialog_stale or window.failed_count != self._dialog_total
+        ):
+            self._dialog_total, self._dialog_stale = window.failed_count, False
+            dialog.reload(total=self._dialog_total)
         if self._report is not None and not window.indexing:
-            tried, self._report = self._report, None
-            noun = "photo" if tried == 1 else "photos"
+            tried, self._report = photo_count(self._report), None
             left = window.failed_count
             if left:
-                still = f"{left:,} photo{'s' if left != 1 else ''} still cannot be read"
                 window.status_bar.showMessage(
-                    f"Tried {tried:,} {noun} again; {still}.", 30_000
+                    f"Tried {tried} again; {photo_count(left)} still cannot be read.",
+                    30_000,
                 )
             else:
                 window.status_bar.showMessage(
-                    f"Tried {tried:,} {noun} again: every photo is indexed.", 15_000
+                    f"Tried {tried} again: every photo is indexed.", 15_000
                 )

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from sscq_desktop.ui.errors import user_message
 from sscq_desktop.ui.failed_photos_model import FAILED_PHOTO_ROLE, FailedPhotosModel
 from sscq_desktop.ui.library_backend import FailedPhoto, LibraryBackend
+from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.photo_grid_view import open_file, show_in_folder
 from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
@@ -47,6 +48,14 @@ class FailedPhotosDialog(QDialog):
     Signals:
         retry_requested(): the user clicked Retry all.
         photos_loaded(): a reload finished (the rows may be unchanged).
+
+    Args:
+        backend: Where the list is read.
+        runner: Runs the reads.
+        total: How many photos failed, as the caller last counted; None: counted
+            here if the list reaches `limit` (see `reload`).
+        limit: Photos listed at most.
+        parent: The window.
     """
 
     retry_requested = Signal()
@@ -57,6 +66,7 @@ class FailedPhotosDialog(QDialog):
         backend: LibraryBackend,
         runner: TaskRunner,
         *,
+        total: int | None = None,
         limit: int = LIST_LIMIT,
         parent: QWidget | None = None,
     ) -> None:
@@ -111,17 +121,26 @@ class FailedPhotosDialog(QDialog):
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self._update_buttons()
-        self.reload()
+        self.reload(total=total)
 
     # -- loading ----------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Read the failed photos again (off the GUI thread); the latest reload wins."""
+    def reload(self, *, total: int | None = None) -> None:
+        """Read the failed photos again (off the GUI thread); the latest reload wins.
+
+        Args:
+            total: How many photos failed, when the caller knows (the window's count
+                from the same refresh). It matters only when the list is cut at the
+                limit; shorter lists are counted as read. None: counted here then.
+        """
         backend, limit = self._backend, self._limit
         request_id = self._requests.next_id()
 
         def fn(ctx: TaskContext) -> _Loaded:
-            return backend.failed_count(), list(backend.failed_photos(limit=limit))
+            photos = list(backend.failed_photos(limit=limit))
+            if len(photos) < limit:
+                return len(photos), photos
+            return (backend.failed_count() if total is None else total), photos
 
         def success(result: _Loaded) -> None:
             if shiboken6.isValid(self) and self._requests.is_current(request_id):
@@ -185,10 +204,9 @@ class FailedPhotosDialog(QDialog):
 
     def _update_summary(self) -> None:
         n = self.total
-        photos = f"{n:,} photo{'s' if n != 1 else ''}"
+        photos = photo_count(n)
         if self._retrying is not None:
-            tried = self._retrying
-            text = f"Trying {tried:,} photo{'s' if tried != 1 else ''} again…"
+            text = f"Trying {photo_count(self._retrying)} again…"
             if n:
                 text += f" {photos} still could not be read."
         elif n == 0:

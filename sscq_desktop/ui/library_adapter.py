@@ -92,7 +92,7 @@ class LibraryAdapter:
         return out
 
     def failed_count(self) -> int:
-        return self.library.stats().errors
+        return self.library.count_errors()
 
     def failed_photos(self, *, limit: int) -> Sequence[FailedPhoto]:
         return [FailedPhoto(p, e) for p, e in self.library.errors(limit=limit)]

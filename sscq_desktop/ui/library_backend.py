@@ -146,7 +146,7 @@ class LibraryBackend(Protocol):
         ...
 
     def failed_count(self) -> int:
-        """How many photos could not be indexed."""
+        """How many photos could not be indexed (every refresh asks: keep it cheap)."""
         ...
 
     def failed_photos(self, *, limit: int) -> Sequence[FailedPhoto]:

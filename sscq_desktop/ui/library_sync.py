@@ -21,6 +21,7 @@ from sscq_desktop.ui.gallery_model import (
     sort_photos,
 )
 from sscq_desktop.ui.library_backend import FolderState, ModelInfo, ProgressLike
+from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext
 
@@ -125,8 +126,7 @@ class LibrarySync(QObject):
 
     def summary(self) -> str:
         """The idle status text: how many photos are indexed, and whether watched."""
-        n = self._window.gallery_model.rowCount()
-        text = f"{n:,} photo{'s' if n != 1 else ''} indexed"
+        text = f"{photo_count(self._window.gallery_model.rowCount())} indexed"
         return f"{text} · watching folders" if self._window.watching else text
 
     def stop(self) -> None:

@@ -46,7 +46,6 @@ from sscq_desktop.ui.window_dialogs import WindowDialogs
 from sscq_desktop.ui.window_state_store import WindowStateStore
 
 
-
 class MainWindow(QMainWindow):
     """The app's window.
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from sscq_desktop.ui.library_backend import ModelInfo, ProgressLike
+from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.signals import emit
 
 
@@ -131,8 +132,7 @@ class StatusBar(QStatusBar):
     def set_failed_count(self, count: int) -> None:
         """Show ``"N photos could not be read"`` (a button), or nothing when `count` is 0."""
         if count > 0:
-            noun = "photo" if count == 1 else "photos"
-            self.failed_button.setText(f"{count:,} {noun} could not be read")
+            self.failed_button.setText(f"{photo_count(count)} could not be read")
         self.failed_button.setVisible(count > 0)
 
     def _on_failed_button_clicked(self) -> None:

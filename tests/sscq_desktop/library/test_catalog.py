@@ -137,7 +137,20 @@ def test_records_outcomes_and_derives_pending_work(tmp_path: Path) -> None:
     assert cat.errors()[0][1] == "broken"
     reader = CatalogReader(cat.path)
     assert reader.stats().encoded == {"m1": 1}
+    assert reader.count_errors() == reader.stats().errors == 1
     reader.close()
+    cat.close()
+
+
+def test_counting_errors_reads_the_status_index(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    statements: list[str] = []
+    cat._conn.set_trace_callback(statements.append)
+    assert cat.count_errors() == 0
+    cat._conn.set_trace_callback(None)
+    (sql,) = statements
+    plan = cat._rows(f"EXPLAIN QUERY PLAN {sql}")
+    assert "images_status" in str(plan)  # the GUI counts on every refresh
     cat.close()
 
 

@@ -9,7 +9,11 @@ from typing import Any
 from library_testkit import Counter, CountingEncoder
 
 from sscq_desktop.library.catalog import Catalog, IngestRecord
-from sscq_desktop.library.crash_quarantine import CRASH_ERROR, review_crashed_decodes
+from sscq_desktop.library.crash_quarantine import (
+    CRASH_ERROR,
+    CRASH_LIMIT,
+    review_crashed_decodes,
+)
 from sscq_desktop.library.decode_markers import markers_dir
 from sscq_desktop.library.image_loader import LoadedImage, load_image
 from sscq_desktop.library.ingest import IngestOptions, IngestPipeline
@@ -63,8 +67,36 @@ def test_one_crash_only_counts_the_second_quarantines(tmp_path: Path) -> None:
     assert cat.errors() == [(tmp_path / "a.jpg", CRASH_ERROR)]
     assert _row(cat, ids["b.jpg"]) == ("pending", None, 0)
 
-    assert cat.retry_errors() == 1  # Retry really retries: the count starts over
-    assert _row(cat, a) == ("pending", None, 0)
+    assert cat.retry_errors() == 1  # tried again, but one crash from the limit
+    assert _row(cat, a) == ("pending", None, CRASH_LIMIT - 1)
+    review = review_crashed_decodes(cat, markers_dir(cat.path))
+    assert review.quarantined == [] and review.suspects == {a}  # decoded alone
+
+    _dead_marker(cat, a, tmp_path / "a.jpg")  # it crashes again: set aside at once
+    review = review_crashed_decodes(cat, markers_dir(cat.path))
+    assert review.quarantined == [tmp_path / "a.jpg"] and review.suspects == set()
+    assert _row(cat, a) == ("error", CRASH_ERROR, CRASH_LIMIT)
+    cat.close()
+
+
+def test_retry_keeps_other_errors_at_no_crash(tmp_path: Path) -> None:
+    cat, ids = _catalog(tmp_path, ["a.jpg"])
+    cat.record_ingest([IngestRecord(ids["a.jpg"], 10, 1, "k", error="truncated")])
+    assert cat.retry_errors() == 1
+    assert _row(cat, ids["a.jpg"]) == ("pending", None, 0)
+    assert cat.crash_suspects() == set()
+    cat.close()
+
+
+def test_a_review_without_leftovers_writes_nothing(tmp_path: Path) -> None:
+    cat, ids = _catalog(tmp_path, ["a.jpg"])
+    cat._conn.execute("UPDATE images SET decode_crashes = 1")
+    statements: list[str] = []
+    cat._conn.set_trace_callback(statements.append)
+    review = review_crashed_decodes(cat, markers_dir(cat.path))
+    cat._conn.set_trace_callback(None)
+    assert review.quarantined == [] and review.suspects == {ids["a.jpg"]}
+    assert statements and not [s for s in statements if "SELECT" not in s]
     cat.close()
 
 
@@ -145,4 +177,45 @@ def test_a_file_that_crashed_once_is_decoded_alone(
     assert max(company.values()) > 1  # the others still decode in parallel
     assert _row(cat, ids[suspect]) == ("ok", None, 0)
     assert list(markers_dir(cat.path).iterdir()) == []  # idle markers are removed
+    cat.close()
+
+
+def test_every_run_of_a_pipeline_marks_its_decodes_and_leaves_no_file(
+    tmp_path: Path,
+    tiny_artifact: ModelArtifact,
+    make_photo: Callable[..., Path],
+) -> None:
+    names = ["a.jpg", "b.jpg"]
+    for i, name in enumerate(names):
+        make_photo(tmp_path / name, seed=i)
+    cat, _ = _catalog(tmp_path, names)
+    meta = tiny_artifact.metadata
+    cat.register_model(
+        model_id=meta.model_id,
+        path=tiny_artifact.path,
+        source="imported",
+        M=meta.M,
+        K=meta.K,
+        L=meta.L,
+    )
+    marked: list[bool] = []
+
+    def loader(path: Any, **kw: Any) -> LoadedImage:
+        raw = os.fsencode(path)
+        files = markers_dir(cat.path).glob("*.marker")
+        marked.append(any(f.read_bytes().endswith(raw) for f in files))
+        return load_image(path, **kw)
+
+    pipeline = IngestPipeline(
+        cat,
+        {meta.model_id: CountingEncoder(tiny_artifact, Counter())},
+        thumbnails_dir=None,
+        options=IngestOptions(workers=2, batch_size=1),
+        loader=loader,
+    )
+    assert run_job(pipeline.run()).done == 2
+    cat._conn.execute("DELETE FROM encodings")  # the same pipeline, run again
+    assert run_job(pipeline.run()).done == 2
+    assert marked == [True] * 4  # each run has markers of its own
+    assert list(markers_dir(cat.path).iterdir()) == []
     cat.close()

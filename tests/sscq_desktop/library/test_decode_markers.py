@@ -7,7 +7,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +102,70 @@ def test_each_thread_has_its_own_file(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert _files(tmp_path) == []
+
+
+def test_begin_after_close_marks_nothing_and_a_late_decode_is_cleaned_up(
+    tmp_path: Path,
+) -> None:
+    markers = DecodeMarkers(tmp_path)
+    began, closed = threading.Event(), threading.Event()
+
+    def straggler() -> None:  # a pool thread still busy when the run ends
+        markers.begin(1, tmp_path / "1.jpg")
+        began.set()
+        closed.wait(10)
+        markers.end()
+        markers.begin(2, tmp_path / "2.jpg")  # took more work after `close`
+        markers.end()
+
+    thread = threading.Thread(target=straggler)
+    thread.start()
+    assert began.wait(10)
+    markers.close()
+    markers.begin(3, tmp_path / "3.jpg")  # a thread that never marked before
+    markers.end()
+    assert len(_files(tmp_path)) == 1  # only the busy one, still marked
+    closed.set()
+    thread.join()
+    assert _files(tmp_path) == []  # released when its decode ended
+    assert not list(tmp_path.iterdir())
+
+
+def test_begin_after_the_exit_cleanup_leaves_no_marker(tmp_path: Path) -> None:
+    markers = DecodeMarkers(tmp_path)
+    markers.begin(1, tmp_path / "1.jpg")
+    markers._clear_at_exit()  # as atexit runs it while a daemon thread decodes
+    (file,) = _files(tmp_path)
+    assert file.read_bytes() == b""
+    markers.begin(2, tmp_path / "2.jpg")  # the daemon thread goes on meanwhile
+    assert file.read_bytes() == b""
+    assert collect_leftovers(tmp_path) == []
+    markers.end()
+    assert _files(tmp_path) == []
+
+
+def test_marker_files_are_written_outside_the_shared_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    markers = DecodeMarkers(tmp_path)
+    markers.begin(1, tmp_path / "1.jpg")  # opens the file (under the lock: bookkeeping)
+    markers.end()
+    held: list[bool] = []
+
+    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            held.append(markers._lock.locked())
+            return real(*args)
+
+        return call
+
+    monkeypatch.setattr(os, "write", spy(os.write))
+    monkeypatch.setattr(os, "ftruncate", spy(os.ftruncate))
+    markers.begin(2, tmp_path / "2.jpg")
+    markers.end()
+    monkeypatch.undo()
+    assert held == [False, False]  # other decode threads never wait on this I/O
+    markers.close()
 
 
 def test_a_crashed_process_leaves_its_marker_and_it_is_taken_once(

@@ -171,3 +171,42 @@ def test_dialog_says_how_many_it_leaves_out_past_its_limit(
     assert not dialog.retry_button.isEnabled()
     dialog.set_retrying(None)
     assert dialog.retry_button.isEnabled()
+
+
+def test_the_open_dialog_reloads_only_when_the_failures_change(
+    qtbot: QtBot,
+    window: MainWindow,
+    folder_with_broken_photo: tuple[Path, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder, good = folder_with_broken_photo
+    index_folders(qtbot, window, folder)
+    qtbot.waitUntil(lambda: window.failed_count == 1, timeout=10_000)
+    dialog = window.show_failed_photos()
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=10_000)
+    reloads: list[int | None] = []
+    reload = dialog.reload
+
+    def counting_reload(*, total: int | None = None) -> None:
+        reloads.append(total)
+        reload(total=total)
+
+    monkeypatch.setattr(dialog, "reload", counting_reload)
+    with qtbot.waitSignal(window.index_did_change, timeout=10_000):
+        window.refresh_library()
+    assert reloads == []  # nothing changed: the list is not read again
+
+    (folder / "broken.jpg").write_bytes(good)
+    with qtbot.waitSignal(window.failed_photos.retry_did_finish, timeout=30_000):
+        dialog.retry_button.click()
+    qtbot.waitUntil(
+        lambda: (
+            dialog.summary_label.text() == "Every photo in the library could be read."
+        ),
+        timeout=10_000,
+    )
+    qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
+    # Once when the count dropped, once when the retry ended (one when a quick
+    # indexing ends first), each with the window's count: never twice per change.
+    assert reloads in ([0], [0, 0])
+    assert dialog.model.rowCount() == 0

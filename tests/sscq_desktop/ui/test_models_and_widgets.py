@@ -18,6 +18,7 @@ from sscq_desktop.ui.gallery_model import (
 )
 from sscq_desktop.ui.library_backend import FolderState, Hit, Photo
 from sscq_desktop.ui.loss_plot import LossPlot
+from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.results_model import ResultsModel, format_score
 from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.status_bar import format_eta
@@ -95,6 +96,12 @@ def test_formatting() -> None:
         and format_eta(3700) == "1:01:40"
         and format_eta(None) == "…"
     )
+    assert [photo_count(n) for n in (0, 1, 2, 1234)] == [
+        "0 photos",
+        "1 photo",
+        "2 photos",
+        "1,234 photos",
+    ]
 
 
 def test_user_messages_never_show_a_traceback() -> None:
