@@ -135,6 +135,15 @@ class CatalogReader(EncodingReader):
                 )
         return [KnownFile(PhotoId(r[0]), Path(r[1]), r[2], r[3], r[4]) for r in rows]
 
+    def count_indexed_under(self, folder: Path) -> int:
+        """Photos at or below `folder` that were read and indexed (failed ones excluded)."""
+        lo, hi = _prefix_range(folder)
+        row = self._one(
+            "SELECT count(*) FROM images WHERE path >= ? AND path < ? AND status = 'ok'",
+            (lo, hi),
+        )
+        return int(row[0]) if row else 0
+
     def ids_under(self, folders: Sequence[Path]) -> npt.NDArray[np.int64]:
         """Ids of photos at or below any of `folders`, sorted.
 

@@ -53,7 +53,7 @@ class LibraryAdapter:
         out = []
         reader = self._reader()
         for folder in self.library.folders():
-            count = len(reader.ids_under([folder.path]))
+            count = reader.count_indexed_under(folder.path)
             if folder.path.is_dir():
                 out.append(FolderState(folder.path, count))
             else:

@@ -93,6 +93,7 @@ class LibrarySync(QObject):
             update, folders, failed, model, provider = result
             if not update.is_empty:
                 window.gallery_model.apply_update(update)
+            window.gallery_count.setText(photo_count(window.gallery_model.rowCount()))
             self.set_folders(folders)
             if failed != window.failed_count:
                 window.failed_count = failed

@@ -55,6 +55,9 @@ class SettingsDialog(QDialog):
         self._settings = settings
         self._active = active_model
         self.model_combo = QComboBox()
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToContents  # model ids are long
+        )
         self.model_combo.setEnabled(False)
         self.model_combo.addItem("Loading…", None)
         self.k_spin = QSpinBox()
@@ -115,6 +118,11 @@ class SettingsDialog(QDialog):
                 max(0, self.model_combo.findData(self._active.model_id))
             )
         self.model_combo.setEnabled(bool(ordered))
+        # Laid out around "Loading…": grow to the model names now.
+        self.model_combo.updateGeometry()
+        if (layout := self.layout()) is not None:
+            layout.activate()
+        self.adjustSize()
         emit(self.models_loaded)
 
     def select_default_model(self) -> None:

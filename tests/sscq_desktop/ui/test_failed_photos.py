@@ -57,6 +57,9 @@ def test_dialog_lists_the_broken_file_and_retry_all_indexes_it_once_repaired(
     button = real_window.status_bar.failed_button
     qtbot.waitUntil(lambda: real_window.failed_count == 1, timeout=10_000)
     assert button.isVisible() and button.text() == "1 photo could not be read"
+    # The folder list and the line above the grid count indexed photos only.
+    assert [f.photo_count for f in real_window.folders_panel.folders] == [4]
+    assert real_window.gallery_count.text() == "4 photos"
 
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     dialog = real_window.failed_photos.dialog

@@ -113,6 +113,12 @@ def test_settings_switch_back_to_the_default_model(
     dialog = window.open_settings_dialog()
     qtbot.waitUntil(lambda: dialog.model_combo.isEnabled(), timeout=10_000)
     assert isinstance(dialog, SettingsDialog)
+    combo = dialog.model_combo  # grown to the longest model name, not cut off
+    widest = max(
+        combo.fontMetrics().horizontalAdvance(combo.itemText(i))
+        for i in range(combo.count())
+    )
+    qtbot.waitUntil(lambda: combo.width() >= widest, timeout=5_000)
     dialog.select_default_model()
     dialog.k_spin.setValue(12)
     with (
