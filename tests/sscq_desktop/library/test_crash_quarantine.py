@@ -32,6 +32,18 @@ def _catalog(tmp_path: Path, names: list[str]) -> tuple[Catalog, dict[str, Photo
     return cat, {Path(p).name: PhotoId(i) for i, p in rows}
 
 
+def _register(cat: Catalog, artifact: ModelArtifact) -> None:
+    meta = artifact.metadata
+    cat.register_model(
+        model_id=meta.model_id,
+        path=artifact.path,
+        source="imported",
+        M=meta.M,
+        K=meta.K,
+        L=meta.L,
+    )
+
+
 def _dead_marker(cat: Catalog, photo_id: int, path: Path, tag: str = "0") -> None:
     """A marker as a process that died mid-decode leaves it (nobody holds its lock)."""
     folder = markers_dir(cat.path)
@@ -134,15 +146,7 @@ def test_a_file_that_crashed_once_is_decoded_alone(
     for i, name in enumerate(names):
         make_photo(tmp_path / name, seed=i)
     cat, ids = _catalog(tmp_path, names)
-    meta = tiny_artifact.metadata
-    cat.register_model(
-        model_id=meta.model_id,
-        path=tiny_artifact.path,
-        source="imported",
-        M=meta.M,
-        K=meta.K,
-        L=meta.L,
-    )
+    _register(cat, tiny_artifact)
     suspect = "p05.jpg"
     _dead_marker(cat, ids[suspect], tmp_path / suspect)
     lock = threading.Lock()
@@ -166,7 +170,7 @@ def test_a_file_that_crashed_once_is_decoded_alone(
 
     pipeline = IngestPipeline(
         cat,
-        {meta.model_id: CountingEncoder(tiny_artifact, Counter())},
+        {tiny_artifact.model_id: CountingEncoder(tiny_artifact, Counter())},
         thumbnails_dir=None,
         options=IngestOptions(workers=3, batch_size=4),
         loader=loader,
@@ -189,15 +193,7 @@ def test_every_run_of_a_pipeline_marks_its_decodes_and_leaves_no_file(
     for i, name in enumerate(names):
         make_photo(tmp_path / name, seed=i)
     cat, _ = _catalog(tmp_path, names)
-    meta = tiny_artifact.metadata
-    cat.register_model(
-        model_id=meta.model_id,
-        path=tiny_artifact.path,
-        source="imported",
-        M=meta.M,
-        K=meta.K,
-        L=meta.L,
-    )
+    _register(cat, tiny_artifact)
     marked: list[bool] = []
 
     def loader(path: Any, **kw: Any) -> LoadedImage:
@@ -208,7 +204,7 @@ def test_every_run_of_a_pipeline_marks_its_decodes_and_leaves_no_file(
 
     pipeline = IngestPipeline(
         cat,
-        {meta.model_id: CountingEncoder(tiny_artifact, Counter())},
+        {tiny_artifact.model_id: CountingEncoder(tiny_artifact, Counter())},
         thumbnails_dir=None,
         options=IngestOptions(workers=2, batch_size=1),
         loader=loader,
