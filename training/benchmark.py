@@ -7,6 +7,8 @@ the standard protocol (32 bits; ``--set model.n_codebooks=4|16`` for 16 or 64): 
 SSCQ without instance contrast, SPQ's loss, PCA + k-means PQ on raw pixels, and a
 random-init network + k-means PQ (``--arms`` picks a subset).
 ``cifar10-gpu``: the paper's ResNet-18 trained and evaluated within 8 minutes on one GPU.
+``budget``: quality per CPU-minute, every arm trained for the same CPU budget
+(`training.budget_benchmark`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +53,15 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Dispatch ``python -m training benchmark WHICH``."""
     if args.which == "throughput":
         return {"throughput": measure_throughput()}
+    if args.which == "budget":
+        from training.budget_benchmark import format_table, run_budget_benchmark
+
+        table = run_budget_benchmark(
+            args.suite, minutes=args.minutes_per_arm, arms=args.arms, out=args.out,
+            overrides=args.overrides,
+        )  # fmt: skip
+        print(format_table(table), file=sys.stderr)
+        return table
     if args.which == "cifar10-cpu":
         return cifar10_cpu(
             args.minutes_per_arm,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("checkpoint", type=Path)
     ev.add_argument(
-        "--data", help="labeled folder to evaluate on instead of the checkpoint's data"
+        "--data",
+        nargs="+",
+        help="labeled folder(s) to evaluate on instead of the checkpoint's data "
+        "(each scored apart)",
     )
     ev.add_argument(
         "--set",
@@ -129,12 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser(
         "benchmark", help="throughput table, CIFAR-10 CPU comparison, or the GPU recipe"
     )
-    be.add_argument("which", choices=("throughput", "cifar10-cpu", "cifar10-gpu"))
+    be.add_argument(
+        "which", choices=("throughput", "cifar10-cpu", "cifar10-gpu", "budget")
+    )
     be.add_argument(
         "--minutes-per-arm",
         type=float,
         default=12.0,
-        help="cifar10-cpu: CPU budget of each learned arm",
+        help="cifar10-cpu: budget of each learned arm; budget: CPU-minutes of each arm "
+        "(one thread, counted on the process's CPU clock)",
+    )
+    be.add_argument(
+        "--suite",
+        choices=("photos", "cifar10"),
+        default="photos",
+        help="budget: photos (Tiny ImageNet + Imagenette, each scored on its held-out "
+        "10%%) or cifar10 (the standard protocol)",
     )
     be.add_argument(
         "--steps-per-arm",
@@ -146,8 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--arms",
         type=_arm_list,
         default=None,
-        help="cifar10-cpu: comma-separated arms to run (default: all five: "
-        "sscq, sscq_ic0, spq, pca_kmeans_pixels, random_init_kmeans)",
+        help="cifar10-cpu or budget: comma-separated arms to run (default: all; "
+        "cifar10-cpu: sscq, sscq_ic0, spq, pca_kmeans_pixels, random_init_kmeans; "
+        "budget: see training/budget_benchmark.py)",
     )
     be.add_argument(
         "--minutes",
@@ -181,12 +196,14 @@ def _non_negative_int(text: str) -> int:
 
 def _arm_list(text: str) -> tuple[str, ...]:
     from training.benchmark import CIFAR10_CPU_ARMS
+    from training.budget_benchmark import SUITES
 
+    known = {*CIFAR10_CPU_ARMS, *(a for _, _, arms in SUITES.values() for a in arms)}
     arms = tuple(a.strip() for a in text.split(",") if a.strip())
-    unknown = sorted(set(arms) - set(CIFAR10_CPU_ARMS))
+    unknown = sorted(set(arms) - known)
     if unknown or not arms:
         raise argparse.ArgumentTypeError(
-            f"unknown arms {unknown}; choose from {', '.join(CIFAR10_CPU_ARMS)}"
+            f"unknown arms {unknown}; choose from {', '.join(sorted(known))}"
         )
     return arms
 
@@ -199,7 +216,10 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
     )
     source = p.add_mutually_exclusive_group()
     source.add_argument(
-        "--data", help="image folder (or the CIFAR-10 archive); sets data.path"
+        "--data",
+        nargs="+",
+        help="image folder (or the CIFAR-10 archive); several folders train together "
+        "and are evaluated apart; sets data.path",
     )
     source.add_argument(
         "--image-list",
@@ -226,7 +246,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
         adopt_architecture(cfg, args.init_from)
     if args.data:
-        cfg.data.path = str(args.data)
+        cfg.data.path = os.pathsep.join(str(d) for d in args.data)
     if getattr(args, "image_list", None) is not None:
         cfg.data.source = "image_list"
         cfg.data.path = str(args.image_list)
@@ -296,22 +316,22 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from training.builder import model_from_checkpoint
     from training.data.sources import load_training_data
-    from training.evaluation.protocol import evaluate_model
+    from training.evaluation.protocol import evaluate_corpora
 
     model, cfg, _ = model_from_checkpoint(args.checkpoint)
     if args.data:
-        cfg.data.path = args.data
+        cfg.data.path = os.pathsep.join(str(d) for d in args.data)
         cfg.data.source = "folder"
         cfg.data.holdout_fraction = cfg.data.holdout_fraction or 0.1
     apply_overrides(cfg, args.overrides)
     data = load_training_data(cfg.data)
-    if data.eval_set is None:
+    if not data.eval_sets:
         print(
             "no labels to evaluate with: use class subfolders and data.holdout_fraction > 0"
         )
         return 2
     t0 = time.perf_counter()
-    metrics = evaluate_model(model, data.eval_set, device=torch.device("cpu"))
+    metrics = evaluate_corpora(model, data.eval_sets, device=torch.device("cpu"))
     metrics["eval_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps({"checkpoint": str(args.checkpoint), **metrics}, indent=2))
     return 0

@@ -36,6 +36,8 @@ class DataConfig:
     synthetic_images: int = (
         64  # source="synthetic": how many generated images (tests, smoke runs)
     )
+    crop_scale_min: float = 0.08  # RandomResizedCrop's smallest area fraction (METHOD.md: 0.08; 0.2 measured better on short CPU runs)
+    color_jitter: float = 0.4  # ColorJitter brightness/contrast/saturation strength (hue = a quarter of it); 0 turns colour jitter off
     augment_backend: str = (
         "tensor"  # "tensor" (batched kornia, CPU or GPU) or "pil" (per image, CPU)
     )
@@ -45,8 +47,8 @@ class DataConfig:
 class ModelConfig:
     """Backbone, projection head and product quantizer."""
 
-    backbone: str = "cifar_resnet18"  # "cifar_resnet18" (paper, 32 px) or "compact" (photos, laptop CPU)
-    width: float = 1.0  # compact backbone width multiplier; 0.5 halves channels (about 4x fewer FLOPs)
+    backbone: str = "cifar_resnet18"  # "cifar_resnet18" (paper, 32 px), "convpool" (plain conv+pool, fastest per CPU-minute), "compact" (small ResNet) or "depthwise" (MobileNet-style)
+    width: float = 1.0  # width multiplier of convpool/compact/depthwise; 0.5 halves channels (about 4x fewer FLOPs)
     n_codebooks: int = 8  # M; 4/8/16 codebooks give 16/32/64-bit codes with nbits=4
     nbits: int = (
         4  # bits per codebook, ksub = 2**nbits codewords; 4 is the paper's K=16
@@ -117,6 +119,7 @@ class RunConfig:
     time_budget_min: float = (
         0.0  # > 0 fits the whole schedule into this many minutes (measured pace)
     )
+    budget_clock: str = "wall"  # what time_budget_min counts: "wall" (seconds on the clock) or "cpu" (this process's CPU seconds, all threads; fair under contention)
     probe_steps: int = (
         5  # steps timed (after one warm-up step) to size a time-budgeted schedule
     )

@@ -59,6 +59,19 @@ def warmup_steps_for(
     return max(0, min(wanted, int(max_fraction * total_steps)))
 
 
+def budget_clock(name: str) -> Callable[[], float]:
+    """The clock a time budget counts: ``wall`` (perf_counter) or ``cpu`` (process time).
+
+    Raises:
+        ValueError: for another name.
+    """
+    if name == "wall":
+        return time.perf_counter
+    if name == "cpu":
+        return time.process_time
+    raise ValueError(f"run.budget_clock must be 'wall' or 'cpu', got {name!r}")
+
+
 def steps_for_budget(
     *, budget_s: float, elapsed_s: float, steps_done: int, seconds_per_step: float
 ) -> int:

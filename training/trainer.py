@@ -30,12 +30,13 @@ from training.builder import (
 from training.checkpoint import code_version, load_checkpoint, save_checkpoint
 from training.config import TrainConfig
 from training.data.sources import TrainingData, load_training_data
-from training.evaluation.protocol import evaluate_model
+from training.evaluation.protocol import evaluate_corpora
 from training.losses.sscq_loss import SSCQLoss
 from training.models.sscq_model import SSCQModel, TwoViewModel, build_model
 from training.progress import ProgressReporter
 from training.schedule import (
     BudgetPacer,
+    budget_clock,
     get_lr,
     steps_for_budget,
     warmup_steps_for,
@@ -133,11 +134,15 @@ class _Loop:
             to_channels_last(self.model)
         self.optimizer = make_optimizer(self.model, cfg)
         self.loss_fn = SSCQLoss(cfg.loss, n_codebooks=cfg.model.n_codebooks)
-        self.augment = TensorAugment(cfg.data.image_size)
+        self.augment = TensorAugment(
+            cfg.data.image_size, crop_scale_min=cfg.data.crop_scale_min,
+            color_jitter=cfg.data.color_jitter,
+        )  # fmt: skip
         self.batches = TwoViewBatches(
             data.pixels, batch_size=cfg.optim.batch_size, seed=cfg.run.seed, rank=info.rank,
             world_size=info.world_size, backend=cfg.data.augment_backend,
-            image_size=cfg.data.image_size,
+            image_size=cfg.data.image_size, crop_scale_min=cfg.data.crop_scale_min,
+            color_jitter=cfg.data.color_jitter,
         )  # fmt: skip
         spe = self.batches.steps_per_epoch
         total = spe * cfg.optim.epochs
@@ -183,6 +188,7 @@ class _Loop:
             budget_s=cfg.run.time_budget_min * 60.0, elapsed_s=sched.elapsed_s,
             step=sched.step, probe_steps=cfg.run.probe_steps,
             refit_every_steps=cfg.run.refit_every_steps, sized=sched.budget_fixed,
+            clock=budget_clock(cfg.run.budget_clock),
         )  # fmt: skip
         last_ckpt = time.perf_counter()
         t_log, images_since_log = time.perf_counter(), 0
@@ -355,9 +361,9 @@ class _Loop:
         )
 
     def _evaluate(self, epoch: int) -> None:
-        eval_set = self.data.eval_set
-        if self.info.is_main and eval_set is not None:
-            metrics = evaluate_model(self.model, eval_set, device=self.device)
+        sets = self.data.eval_sets
+        if self.info.is_main and sets:
+            metrics = evaluate_corpora(self.model, sets, device=self.device)
             record = {"step": self.sched.step, "epoch": epoch, **metrics}
             self.sched.evals.append(record)
             with (self.out / "metrics.jsonl").open("a", encoding="utf-8") as handle:

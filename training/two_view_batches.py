@@ -30,6 +30,8 @@ class TwoViewBatches:
         world_size: Number of ranks; must divide `batch_size`.
         backend: ``tensor`` or ``pil``.
         image_size: Output side S.
+        crop_scale_min: The pil backend's smallest crop area fraction.
+        color_jitter: The pil backend's colour-jitter strength.
 
     Raises:
         ValueError: if the data holds fewer images than one batch, or the batch does not
@@ -49,6 +51,8 @@ class TwoViewBatches:
         world_size: int = 1,
         backend: str = "tensor",
         image_size: int = 32,
+        crop_scale_min: float = 0.08,
+        color_jitter: float = 0.4,
     ) -> None:
         if batch_size % world_size:
             raise ValueError(
@@ -68,7 +72,10 @@ class TwoViewBatches:
         self.seed, self.rank = seed, rank
         self.backend = backend
         self.steps_per_epoch = len(pixels) // batch_size
-        self._pil = PilAugment(image_size, rng=random.Random(seed * 1000 + rank))
+        self._pil = PilAugment(
+            image_size, rng=random.Random(seed * 1000 + rank),
+            crop_scale_min=crop_scale_min, color_jitter=color_jitter,
+        )  # fmt: skip
         self._perm_epoch = -1
         self._perm: npt.NDArray[np.int64] = np.zeros(0, np.int64)
 

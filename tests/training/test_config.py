@@ -58,3 +58,12 @@ def test_bad_overrides_are_refused(bad):
 def test_round_trip_through_dict():
     cfg = load_recipe("photos_cpu")
     assert config_from_dict(cfg.to_dict()) == cfg
+
+
+def test_cli_data_takes_several_folders():
+    import os
+
+    from training.cli import build_parser, resolve_config
+
+    args = build_parser().parse_args(["train", "--data", "/a", "/b c", "--out", "x"])
+    assert resolve_config(args).data.path == os.pathsep.join(["/a", "/b c"])

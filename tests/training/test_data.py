@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -150,3 +151,79 @@ def test_pil_augment_output_and_determinism():
     b = PilAugment(24, rng=random.Random(3))(img)
     assert a.shape == (24, 24, 3) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
+
+
+def test_several_folders_train_together_and_are_evaluated_apart(tmp_path, cache_dir):
+    from tests.training.conftest import write_photo_folder
+
+    a = write_photo_folder(tmp_path / "corpusA" / "train", per_class=12, classes=3)
+    b = write_photo_folder(tmp_path / "corpusB" / "train", per_class=8, classes=2)
+    one = DataConfig(source="folder", image_size=32, holdout_fraction=0.25)
+    one.path = str(a)
+    alone = load_training_data(one)
+    both = DataConfig(source="folder", image_size=32, holdout_fraction=0.25)
+    both.path = os.pathsep.join([str(a), str(b)])
+    data = load_training_data(both)
+    assert list(data.eval_sets) == ["corpusA/train", "corpusB/train"]
+    # Each corpus is split on its own, exactly as it would be alone.
+    first = data.eval_sets["corpusA/train"]
+    assert alone.eval_set is not None
+    np.testing.assert_array_equal(first.query_pixels, alone.eval_set.query_pixels)
+    second = data.eval_sets["corpusB/train"]
+    assert len(second.query_labels) == 4 and len(second.database_labels) == 12
+    assert len(data.pixels) == 27 + 12  # both databases train, no query does
+    assert "corpusA/train: image folder" in data.description
+    assert "corpusB/train: image folder" in data.description
+
+
+def test_evaluation_reports_each_corpus_and_their_mean(tmp_path, cache_dir):
+    from tests.training.conftest import write_photo_folder
+    from training.config import ModelConfig
+    from training.evaluation.protocol import evaluate_corpora
+    from training.models.sscq_model import build_model
+
+    a = write_photo_folder(tmp_path / "a" / "train", per_class=8, classes=2)
+    b = write_photo_folder(tmp_path / "b" / "train", per_class=8, classes=3)
+    cfg = DataConfig(source="folder", image_size=32, holdout_fraction=0.25)
+    cfg.path = os.pathsep.join([str(a), str(b)])
+    data = load_training_data(cfg)
+    model = build_model(
+        ModelConfig(backbone="convpool", width=0.25, n_codebooks=4, dsub=8),
+        image_size=32,
+    ).eval()
+    metrics = evaluate_corpora(model, data.eval_sets, device=torch.device("cpu"))
+    per = metrics["corpora"]
+    assert set(per) == {"a/train", "b/train"}
+    assert metrics["map"] == pytest.approx(
+        (per["a/train"]["map"] + per["b/train"]["map"]) / 2
+    )
+    single = evaluate_corpora(
+        model, {"a": data.eval_sets["a/train"]}, device=torch.device("cpu")
+    )
+    assert "corpora" not in single and single["map"] == per["a/train"]["map"]
+
+
+def test_augment_crop_scale_and_jitter_are_settings():
+    images = torch.full((64, 40, 40, 3), 128, dtype=torch.uint8)
+    images[:, :, :20] = 30  # left half dark: crops see different means
+    still = TensorAugment(24, crop_scale_min=1.0, color_jitter=0.0)
+    assert not any("ColorJitter" in type(m).__name__ for m in still.chain)
+    full = TensorAugment(24, crop_scale_min=0.08, color_jitter=0.4)
+    assert any("ColorJitter" in type(m).__name__ for m in full.chain)
+    torch.manual_seed(0)
+    # Full-area crops keep the photo's mean; small crops spread it.
+    still_means = still(images).mean(dim=(1, 2, 3))
+    full_means = full(images).mean(dim=(1, 2, 3))
+    assert float(still_means.std()) < float(full_means.std())
+    for bad in ({"crop_scale_min": 0.0}, {"color_jitter": 1.5}):
+        with pytest.raises(ValueError):
+            TensorAugment(24, **bad)
+
+
+def test_pil_augment_without_jitter_keeps_colours():
+    img = Image.new("RGB", (32, 32), (200, 40, 40))
+    aug = PilAugment(16, rng=random.Random(0), crop_scale_min=1.0, color_jitter=0.0)
+    outs = [aug(img) for _ in range(20)]
+    # Only grayscale (p 0.2) may change a flat colour: every other draw stays red.
+    red = [o for o in outs if abs(int(o[8, 8, 0]) - 200) <= 2]
+    assert len(red) >= 10 and all(abs(int(o[8, 8, 1]) - 40) <= 2 for o in red)

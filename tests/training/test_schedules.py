@@ -111,3 +111,17 @@ def test_budget_pacer_is_silent_without_a_budget_and_keeps_resumed_time():
         clock.now += 1.0
         assert pacer.pace_after(step, total_steps=200) is None
     assert pacer.elapsed_s() == pytest.approx(50.0 + 59.0)
+
+
+def test_budget_clock_counts_wall_or_process_cpu_time():
+    import time
+
+    from training.schedule import budget_clock
+
+    assert budget_clock("wall") is time.perf_counter
+    cpu = budget_clock("cpu")
+    t0 = cpu()
+    time.sleep(0.2)  # sleeping costs no CPU time
+    assert cpu() - t0 < 0.1
+    with pytest.raises(ValueError, match="budget_clock"):
+        budget_clock("gpu")

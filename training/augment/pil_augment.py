@@ -28,9 +28,18 @@ class PilAugment:
         Input: a PIL image of any size. Output: (S, S, 3) uint8.
     """
 
-    def __init__(self, size: int, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        *,
+        rng: random.Random | None = None,
+        crop_scale_min: float = _SCALE[0],
+        color_jitter: float = 0.4,
+    ) -> None:
         self.size = size
         self.rng = rng or random.Random()
+        self.scale = (crop_scale_min, _SCALE[1])
+        self.jitter = color_jitter
 
     def __call__(self, image: Image.Image) -> npt.NDArray[np.uint8]:
         """Augment one image."""
@@ -41,7 +50,7 @@ class PilAugment:
         )
         if r.random() < 0.5:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        if r.random() < 0.8:
+        if self.jitter > 0 and r.random() < 0.8:
             img = self._color_jitter(img)
         if r.random() < 0.2:
             img = img.convert("L").convert("RGB")
@@ -52,7 +61,7 @@ class PilAugment:
         width, height = img.size
         area = width * height
         for _ in range(10):
-            target = area * self.rng.uniform(*_SCALE)
+            target = area * self.rng.uniform(*self.scale)
             ratio = math.exp(self.rng.uniform(math.log(_RATIO[0]), math.log(_RATIO[1])))
             w = round(math.sqrt(target * ratio))
             h = round(math.sqrt(target / ratio))
@@ -65,17 +74,20 @@ class PilAugment:
         return (left, top, left + side, top + side)
 
     def _color_jitter(self, img: Image.Image) -> Image.Image:
+        lo, hi = 1.0 - self.jitter, 1.0 + self.jitter
         ops = ["brightness", "contrast", "saturation", "hue"]
         self.rng.shuffle(ops)  # torchvision applies the four in a random order
         for op in ops:
             if op == "brightness":
-                img = ImageEnhance.Brightness(img).enhance(self.rng.uniform(0.6, 1.4))
+                img = ImageEnhance.Brightness(img).enhance(self.rng.uniform(lo, hi))
             elif op == "contrast":
-                img = ImageEnhance.Contrast(img).enhance(self.rng.uniform(0.6, 1.4))
+                img = ImageEnhance.Contrast(img).enhance(self.rng.uniform(lo, hi))
             elif op == "saturation":
-                img = ImageEnhance.Color(img).enhance(self.rng.uniform(0.6, 1.4))
+                img = ImageEnhance.Color(img).enhance(self.rng.uniform(lo, hi))
             else:
-                img = _shift_hue(img, self.rng.uniform(-0.1, 0.1))
+                img = _shift_hue(
+                    img, self.rng.uniform(-self.jitter / 4, self.jitter / 4)
+                )
         return img
 
     @staticmethod

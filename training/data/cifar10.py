@@ -7,7 +7,6 @@ uint8 ``.npy`` arrays. Labels follow the official order airplane..truck = 0..9.
 from __future__ import annotations
 
 import logging
-import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,19 +15,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from training.data.archives import shared_data_dir
 from training.data.cache import cache_key, cache_root, load_array, save_array
 
 logger = logging.getLogger(__name__)
 
-SHARED_DATA_ENV = "SSCQ_SHARED_DATA"
-# The project's data sets sit in ../shared/data beside the checkout (never in the repo);
-# $SSCQ_SHARED_DATA points elsewhere.
-SHARED_DATA = Path(
-    os.environ.get(
-        SHARED_DATA_ENV, Path(__file__).resolve().parents[3] / "shared" / "data"
-    )
-)
-DEFAULT_ARCHIVE = SHARED_DATA / "cifar10-jpeg.tar.gz"
+DEFAULT_ARCHIVE = shared_data_dir() / "cifar10-jpeg.tar.gz"
 CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )  # fmt: skip

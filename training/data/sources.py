@@ -2,7 +2,9 @@
 
 CIFAR-10: train on the 50,000 training images, evaluate with the standard protocol.
 Folders: train on every readable image; with class subfolders and a holdout fraction,
-a fixed-seed split holds queries out of training and the rest is the database.
+a fixed-seed split holds queries out of training and the rest is the database. Several
+folders (``data.path`` joined with ``os.pathsep``, or ``--data A B``) are corpora: each is
+split on its own, with the same seed, they train together and are evaluated apart.
 Image lists: train on exactly the listed readable images (the app's retrain); unlabeled
 unless ``list_labels = "parent"`` asks for folder names as classes.
 Synthetic: generated images (tests and smoke runs), four colour classes.
@@ -11,8 +13,9 @@ Synthetic: generated images (tests and smoke runs), four colour classes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +57,9 @@ class EvalSet:
 class TrainingData:
     """What the loop trains on, what it says about it, and what it evaluates on.
 
+    `eval_sets` maps a corpus name to its evaluation set (one per labeled corpus; empty
+    when nothing is labeled).
+
     Shape:
         pixels: (N, H, W, 3) uint8, H = W = store size.
     """
@@ -61,7 +67,22 @@ class TrainingData:
     pixels: npt.NDArray[np.uint8]
     description: str
     n_broken: int
-    eval_set: EvalSet | None
+    eval_sets: Mapping[str, EvalSet] = field(default_factory=dict)
+
+    @property
+    def eval_set(self) -> EvalSet | None:
+        """The first corpus's evaluation set (the only one for a single corpus)."""
+        return next(iter(self.eval_sets.values()), None)
+
+
+def split_paths(path: str) -> list[Path]:
+    """The folders of a ``data.path`` that lists several with ``os.pathsep``."""
+    return [Path(p) for p in path.split(os.pathsep) if p]
+
+
+def corpus_name(root: Path) -> str:
+    """A short readable name for a corpus folder (its last two path parts)."""
+    return "/".join(root.parts[-2:]) if len(root.parts) >= 2 else str(root)
 
 
 def load_training_data(cfg: DataConfig, *, with_eval: bool = True) -> TrainingData:
@@ -76,9 +97,9 @@ def load_training_data(cfg: DataConfig, *, with_eval: bool = True) -> TrainingDa
         if cfg.image_size != 32 or store != 32:
             raise ValueError("CIFAR-10 runs use image_size = store_size = 32")
         data = load_cifar10(cfg.path, cache_dir=cfg.cache_dir)
-        eval_set = None
+        eval_sets: dict[str, EvalSet] = {}
         if with_eval:
-            eval_set = EvalSet(
+            eval_sets["cifar10"] = EvalSet(
                 "cifar10",
                 data.test_x,
                 data.test_y,
@@ -89,7 +110,7 @@ def load_training_data(cfg: DataConfig, *, with_eval: bool = True) -> TrainingDa
                 None,
             )
         return TrainingData(
-            data.train_x, "CIFAR-10 training set (50,000 images)", 0, eval_set
+            data.train_x, "CIFAR-10 training set (50,000 images)", 0, eval_sets
         )
     if cfg.source == "folder":
         return _load_folder(cfg, store=store, with_eval=with_eval)
@@ -113,9 +134,30 @@ def holdout_split(
 
 
 def _load_folder(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingData:
-    if not cfg.path:
+    roots = split_paths(cfg.path)
+    if not roots:
         raise ValueError("data.path must name an image folder (--data FOLDER)")
-    root = Path(cfg.path)
+    if len(roots) == 1:
+        return _load_one_folder(roots[0], cfg, store=store, with_eval=with_eval)
+    parts = [_load_one_folder(r, cfg, store=store, with_eval=with_eval) for r in roots]
+    eval_sets: dict[str, EvalSet] = {}
+    for root, part in zip(roots, parts, strict=True):
+        if part.eval_set is not None:
+            eval_sets[corpus_name(root)] = part.eval_set
+    return TrainingData(
+        np.concatenate([p.pixels for p in parts]),
+        " + ".join(
+            f"{corpus_name(r)}: {p.description}"
+            for r, p in zip(roots, parts, strict=True)
+        ),
+        sum(p.n_broken for p in parts),
+        eval_sets,
+    )
+
+
+def _load_one_folder(
+    root: Path, cfg: DataConfig, *, store: int, with_eval: bool
+) -> TrainingData:
     paths = list_images(root)
     train = decode_images(paths, size=store, policy=cfg.resize, cache_dir=cfg.cache_dir)
     if not len(train.pixels):
@@ -143,7 +185,7 @@ def _load_image_list(cfg: DataConfig, *, store: int, with_eval: bool) -> Trainin
         )
     desc = f"image list ({len(train.pixels)} images, {train.n_broken} unreadable)"
     if cfg.list_labels == "none":  # a plain photo library: train on all of it
-        return TrainingData(train.pixels, desc, train.n_broken, None)
+        return TrainingData(train.pixels, desc, train.n_broken)
     return _with_holdout(
         train, cfg, desc, label_of=image_list_label, store=store, with_eval=with_eval
     )
@@ -166,13 +208,13 @@ def _with_holdout(
     classes = sorted({label_of(p) for p in train.paths})
     labeled = len(classes) >= 2 and "" not in classes and cfg.holdout_fraction > 0
     if not labeled:
-        return TrainingData(train.pixels, desc, train.n_broken, None)
+        return TrainingData(train.pixels, desc, train.n_broken)
     labels = np.array([classes.index(label_of(p)) for p in train.paths], dtype=np.int64)
     db_idx, q_idx = holdout_split(
         len(labels), fraction=cfg.holdout_fraction, seed=cfg.split_seed
     )
     desc += f"; {len(q_idx)} held out as queries (split seed {cfg.split_seed})"
-    eval_set = None
+    eval_sets: dict[str, EvalSet] = {}
     if with_eval:
         sized = train
         if store != cfg.image_size:
@@ -182,12 +224,12 @@ def _with_holdout(
                 policy=cfg.resize,
                 cache_dir=cfg.cache_dir,
             )
-        eval_set = EvalSet(
+        eval_sets["folder"] = EvalSet(
             "folder", sized.pixels[q_idx], labels[q_idx], sized.pixels[db_idx], labels[db_idx],
             100, 10, cfg.split_seed,
         )  # fmt: skip
     return TrainingData(
-        np.asarray(train.pixels[db_idx]), desc, train.n_broken, eval_set
+        np.asarray(train.pixels[db_idx]), desc, train.n_broken, eval_sets
     )
 
 
@@ -204,14 +246,14 @@ def _synthetic(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingData:
         x0, y0 = rng.integers(0, store // 2, size=2)
         pixels[i, y0 : y0 + store // 3, x0 : x0 + store // 3] = rng.uniform(0, 255, 3)
     images = np.clip(pixels, 0, 255).astype(np.uint8)  # (n, store, store, 3)
-    eval_set = None
+    eval_sets: dict[str, EvalSet] = {}
     if with_eval and cfg.holdout_fraction > 0:
         sized = images[:, : cfg.image_size, : cfg.image_size]
         db_idx, q_idx = holdout_split(
             n, fraction=cfg.holdout_fraction, seed=cfg.split_seed
         )
-        eval_set = EvalSet(
+        eval_sets["synthetic"] = EvalSet(
             "folder", sized[q_idx], labels[q_idx], sized[db_idx], labels[db_idx], 100, 10,
             cfg.split_seed,
         )  # fmt: skip
-    return TrainingData(images, f"synthetic ({n} generated images)", 0, eval_set)
+    return TrainingData(images, f"synthetic ({n} generated images)", 0, eval_sets)

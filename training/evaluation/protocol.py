@@ -6,8 +6,10 @@ Folders: fixed-seed held-out queries against the rest, mAP@100 and precision@10.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 
 from training.data.sources import EvalSet
@@ -39,4 +41,26 @@ def evaluate_model(
     )
     result["protocol"] = eval_set.protocol
     result["split_seed"] = eval_set.split_seed
+    return result
+
+
+def evaluate_corpora(
+    model: SSCQModel, eval_sets: Mapping[str, EvalSet], *, device: torch.device
+) -> dict[str, Any]:
+    """Evaluate on every corpus apart; one corpus gives exactly `evaluate_model`'s dict.
+
+    Several corpora give ``"map"`` (and ``"precision"`` where every corpus has one) as
+    the unweighted mean over corpora, and ``"corpora"``: each corpus's own metrics.
+    """
+    per = {
+        name: evaluate_model(model, es, device=device) for name, es in eval_sets.items()
+    }
+    if len(per) == 1:
+        return next(iter(per.values()))
+    result: dict[str, Any] = {
+        "map": float(np.mean([m["map"] for m in per.values()])),
+        "corpora": per,
+    }
+    if all("precision" in m for m in per.values()):
+        result["precision"] = float(np.mean([m["precision"] for m in per.values()]))
     return result

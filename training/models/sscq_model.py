@@ -15,6 +15,7 @@ from torch import nn
 from training.config import ModelConfig
 from training.models.cifar_resnet import CifarResNet18
 from training.models.compact_net import CompactNet
+from training.models.conv_pool_net import ConvPoolNet, DepthwiseNet
 from training.models.quantizer import ProductQuantizer
 
 
@@ -98,6 +99,9 @@ class TwoViewModel(nn.Module):
         return self.model(x1), self.model(x2)
 
 
+BACKBONES = ("cifar_resnet18", "compact", "convpool", "depthwise")
+
+
 def build_model(cfg: ModelConfig, *, image_size: int) -> SSCQModel:
     """Build the network a `ModelConfig` describes.
 
@@ -109,9 +113,13 @@ def build_model(cfg: ModelConfig, *, image_size: int) -> SSCQModel:
         backbone = CifarResNet18()
     elif cfg.backbone == "compact":
         backbone = CompactNet(width=cfg.width, image_size=image_size)
+    elif cfg.backbone == "convpool":
+        backbone = ConvPoolNet(width=cfg.width, image_size=image_size)
+    elif cfg.backbone == "depthwise":
+        backbone = DepthwiseNet(width=cfg.width, image_size=image_size)
     else:
         raise ValueError(
-            f"unknown backbone {cfg.backbone!r}; use 'cifar_resnet18' or 'compact'"
+            f"unknown backbone {cfg.backbone!r}; use one of {', '.join(BACKBONES)}"
         )
     return SSCQModel(
         backbone,
