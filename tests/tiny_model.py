@@ -3,6 +3,8 @@
 Embedding = fixed random projection of a 4 x 4 grid of average colours, so resized or
 re-encoded copies of a photo land next to each other, as a real model's would. Codes are
 the hard PQ assignment of that embedding to the metadata's codebooks, computed in the graph.
+Only operators an exported artifact uses (`graph_policy.ALLOWED_OPS`): the grid average is
+a depthwise `Conv` with a constant kernel, the projection a `Gemm`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ def build_tiny_graph(
     pool = size // GRID
     inits = [
         numpy_helper.from_array(np.array(255.0, dtype=np.float32), "scale"),
+        numpy_helper.from_array(
+            np.full((3, 1, pool, pool), 1.0 / (pool * pool), dtype=np.float32),
+            "avg_kernel",
+        ),
         numpy_helper.from_array(projection.astype(np.float32), "W"),
         numpy_helper.from_array(
             np.array([-1, m, 1, dsub], dtype=np.int64), "split_shape"
@@ -54,15 +60,16 @@ def build_tiny_graph(
         helper.make_node("Cast", ["images"], ["x_f"], to=TensorProto.FLOAT),
         helper.make_node("Div", ["x_f", "scale"], ["x_n"]),
         helper.make_node("Transpose", ["x_n"], ["x_nchw"], perm=[0, 3, 1, 2]),
-        helper.make_node(
-            "AveragePool",
-            ["x_nchw"],
+        helper.make_node(  # per-channel average over pool x pool cells
+            "Conv",
+            ["x_nchw", "avg_kernel"],
             ["pooled"],
             kernel_shape=[pool, pool],
             strides=[pool, pool],
+            group=3,
         ),
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
-        helper.make_node("MatMul", ["flat", "W"], ["embedding"]),
+        helper.make_node("Gemm", ["flat", "W"], ["embedding"]),
         helper.make_node(
             "Reshape", ["embedding", "split_shape"], ["sub"]
         ),  # (N, M, 1, L)

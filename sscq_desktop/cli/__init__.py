@@ -74,8 +74,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, ArtifactError):
             print(f"sscq-desktop: invalid model: {exc}", file=sys.stderr)
             return EXIT_NO_MODEL
+        if _report_damaged_catalog(exc, args):
+            return EXIT_FAILURE
         print(f"sscq-desktop: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _report_damaged_catalog(exc: Exception, args: argparse.Namespace) -> bool:
+    """Say where a damaged catalog is and how to rebuild it; False if `exc` is not that."""
+    from sscq_desktop.library.catalog_file import (
+        REBUILD_HINT,
+        CatalogDamagedError,
+        is_catalog_damage,
+    )
+    from sscq_desktop.paths import app_paths
+
+    if isinstance(exc, CatalogDamagedError):
+        print(f"sscq-desktop: {exc}", file=sys.stderr)
+        return True
+    if not is_catalog_damage(exc):
+        return False
+    path = app_paths(args.home).catalog_path
+    print(
+        f"sscq-desktop: the catalog {path} is damaged ({exc}); {REBUILD_HINT}",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _start_gui() -> int:

@@ -10,6 +10,8 @@ import argparse
 import sys
 import threading
 from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sscq_desktop.cli.library_access import open_library, require_model
 from sscq_desktop.cli.output import (
@@ -18,7 +20,13 @@ from sscq_desktop.cli.output import (
     EXIT_USAGE,
     drive,
     print_json,
+    terminal_text,
 )
+from sscq_desktop.library.path_text import display_path
+from sscq_desktop.library.root_status import folder_problems
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -49,6 +57,8 @@ def run_index(args: argparse.Namespace) -> int:
             "failed_total": stats.errors,
             "active_model": stats.active_model,
             "pending_model": stats.pending_model,
+            "offline": [display_path(p) for p in scan.offline],
+            "unreadable": [display_path(p) for p in scan.unreadable],
         }
         if args.json:
             print_json(result)
@@ -58,6 +68,10 @@ def run_index(args: argparse.Namespace) -> int:
                 f"{scan.moved} moved, {scan.deleted} deleted; {ingest.done} processed, "
                 f"{ingest.errors} failed (see `sscq-desktop status`)"
             )
+            for path in scan.offline:
+                print(f"offline, photos kept: {display_path(path)}")
+            for path in scan.unreadable:
+                print(f"cannot be read, photos kept: {display_path(path)}")
     return EXIT_OK
 
 
@@ -116,7 +130,7 @@ def run_retry(args: argparse.Namespace) -> int:
         if indexed:
             processed = drive(lib.update(), args, "retrying").done
         stats = lib.stats()
-        still = [{"path": str(p), "error": e} for p, e in lib.errors(limit=20)]
+        still = [{"path": display_path(p), "error": e} for p, e in lib.errors(limit=20)]
         if args.json:
             print_json(
                 {
@@ -166,6 +180,9 @@ def run_similar(args: argparse.Namespace) -> int:
     lib = open_library(args)
     with lib:
         require_model(lib)
+        if (problem := _folder_problem(lib, args.folder)) is not None:
+            print(f"sscq-desktop: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         try:
             hits = lib.similar_to_file(
                 args.image,
@@ -182,17 +199,25 @@ def run_similar(args: argparse.Namespace) -> int:
                 [
                     {
                         "photo_id": h.photo_id,
+                        # Lossless: a name that is not UTF-8 keeps its bytes as
+                        # \udcXX escapes (Python's os.fsdecode), which open the file.
                         "path": str(h.path),
+                        "display_path": display_path(h.path),
                         "distance": h.distance,
                         "score": h.score,
                         "model_id": h.model_id,
+                        "offline": h.offline,
                     }
                     for h in hits
                 ]
             )
         else:
             for h in hits:
-                print(f"{h.distance:10.4f}  {h.score:5.2f}  {h.path}")
+                mark = "  (offline)" if h.offline else ""
+                print(
+                    f"{h.distance:10.4f}  {h.score:5.2f}  "
+                    f"{terminal_text(display_path(h.path))}{mark}"
+                )
             if not hits:
                 print("no similar photos (is the library indexed?)", file=sys.stderr)
     return EXIT_OK
@@ -213,6 +238,9 @@ def run_duplicates(args: argparse.Namespace) -> int:
     lib = open_library(args)
     with lib:
         require_model(lib)
+        if (problem := _folder_problem(lib, args.folder)) is not None:
+            print(f"sscq-desktop: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         groups = drive(
             lib.near_duplicates(max_distance=args.max_distance, folders=args.folder),
             args,
@@ -229,7 +257,7 @@ def run_duplicates(args: argparse.Namespace) -> int:
             for g in groups:
                 print(f"# {len(g.paths)} photos, max distance {g.max_distance:.4f}")
                 for path in g.paths:
-                    print(f"  {path}")
+                    print(f"  {terminal_text(display_path(path))}")
             print(f"{len(groups)} group(s)", file=sys.stderr)
     return EXIT_OK
 
@@ -246,14 +274,42 @@ def run_status(args: argparse.Namespace) -> int:
     lib = open_library(args)
     with lib:
         stats = lib.stats()
-        folders = [str(f.path) for f in lib.folders()]
-        errors = [{"path": str(p), "error": e} for p, e in lib.errors(limit=20)]
+        records = lib.folders()
+        problems = folder_problems(lib.catalog)
+        folders = [display_path(f.path) for f in records]
+        offline = [
+            {
+                "path": display_path(f.path),
+                "reason": problems.get(f.id, "offline at the last scan"),
+                "since": f.offline_since,
+            }
+            for f in records
+            if f.id in problems or f.offline
+        ]
+        errors = [
+            {"path": display_path(p), "error": e} for p, e in lib.errors(limit=20)
+        ]
         if args.json:
-            print_json({**asdict(stats), "folders": folders, "failed": errors})
+            print_json(
+                {
+                    **asdict(stats),
+                    "folders": folders,
+                    "offline_folders": offline,
+                    "failed": errors,
+                }
+            )
             return EXIT_OK
         print(f"folders:  {len(folders)}")
+        reasons = {item["path"]: item["reason"] for item in offline}
         for folder in folders:
-            print(f"  {folder}")
+            why = reasons.get(folder)
+            note = f"  (offline: {why}; photos kept)" if why else ""
+            print(f"  {terminal_text(folder)}{terminal_text(note)}")
+        if offline:
+            print(
+                "offline folders keep their photos; they are indexed again, without "
+                "re-encoding, once back (remove a folder to forget its photos)"
+            )
         print(
             f"images:   {stats.images} ({stats.ok} ok, {stats.pending} pending, "
             f"{stats.errors} failed)"
@@ -276,6 +332,35 @@ def run_status(args: argparse.Namespace) -> int:
 
 def _print_failed(failed: list[dict[str, str]], total: int) -> None:
     for item in failed:
-        print(f"  failed: {item['path']}: {item['error']}")
+        print(
+            f"  failed: {terminal_text(item['path'])}: {terminal_text(item['error'])}"
+        )
     if total > len(failed):
         print(f"  ... and {total - len(failed)} more failed")
+
+
+def _folder_problem(lib: Library, folders: list[Path] | None) -> str | None:
+    """Why a ``--folder`` cannot restrict a search, or None when every one can.
+
+    A folder must be in the library: a root, inside one, or holding one. One that
+    does not exist is refused unless it is in the library (an offline drive's root).
+    """
+    roots = [f.path for f in lib.folders()]
+    for folder in folders or ():
+        path = folder.expanduser().absolute()
+        resolved = path.resolve() if path.exists() else path
+        in_library = any(
+            resolved.is_relative_to(root) or root.is_relative_to(resolved)
+            for root in roots
+        )
+        if in_library:
+            continue
+        shown = terminal_text(display_path(folder))
+        if not path.exists():
+            return f"--folder {shown}: no such folder"
+        return (
+            f"--folder {shown} is not in the library (its folders: "
+            + (", ".join(terminal_text(display_path(r)) for r in roots) or "none")
+            + "; add it with `sscq-desktop index FOLDER`)"
+        )
+    return None

@@ -12,7 +12,13 @@ from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from sscq_desktop.cli.library_access import no_model_hint, open_library
-from sscq_desktop.cli.output import EXIT_FAILURE, EXIT_OK, drive, print_json
+from sscq_desktop.cli.output import (
+    EXIT_FAILURE,
+    EXIT_NO_MODEL,
+    EXIT_OK,
+    drive,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from sscq_desktop.library.progress import Progress
@@ -62,23 +68,39 @@ def run_models_use(args: argparse.Namespace) -> int:
         args: The parsed command line (``model_id``: an id, or ``default``).
 
     Returns:
-        The exit code.
+        The exit code: `EXIT_NO_MODEL` when the model is refused (unknown, invalid, or
+        onnxruntime cannot run it), `EXIT_FAILURE` when it produced invalid output while
+        re-encoding; the active model is then unchanged, and said so.
 
     Raises:
-        NoModelError: if no such model is registered.
+        NoModelError: if this installation has no default model (``default``).
     """
+    from sscq_desktop.model.artifact import ArtifactError
+    from sscq_desktop.model.encoder import ModelOutputError
+
     lib = open_library(args)
     with lib:
-        if args.model_id == "default":
-            done = lib.use_default_model()
-        else:
-            done = lib.switch_model(args.model_id)
-        if not done:
+        try:
+            if args.model_id == "default":
+                done = lib.use_default_model()
+            else:
+                done = lib.switch_model(args.model_id)
+            if not done:
+                print(
+                    f"re-encoding the library with {lib.pending_model_id}...",
+                    file=sys.stderr,
+                )
+                drive(lib.ingest(), args, "re-encoding")
+        except (ArtifactError, ModelOutputError) as exc:
+            refused = isinstance(exc, ArtifactError)
             print(
-                f"re-encoding the library with {lib.pending_model_id}...",
+                f"sscq-desktop: {'invalid model: ' if refused else ''}{exc}",
                 file=sys.stderr,
             )
-            drive(lib.ingest(), args, "re-encoding")
+            print(
+                f"the active model is unchanged: {lib.active_model_id}", file=sys.stderr
+            )
+            return EXIT_NO_MODEL if refused else EXIT_FAILURE
         print(f"active model: {lib.active_model_id}")
     return EXIT_OK
 

@@ -7,6 +7,7 @@ subcommand's ``handler`` lives in the module of its role; nothing here runs a co
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from sscq_desktop import __version__
@@ -90,18 +91,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("similar", help="photos similar to an image file")
     p.add_argument("image", type=Path, metavar="IMAGE")
-    p.add_argument("--top", type=int, default=20, help="how many results (default 20)")
-    p.add_argument("--max-distance", type=float, help="drop results farther than this")
-    p.add_argument("--min-score", type=float, help="drop results scoring below (0-1)")
-    p.add_argument("--folder", type=Path, action="append", help="restrict to a folder")
+    p.add_argument(
+        "--top",
+        type=_result_count,
+        default=20,
+        help=f"how many results, 1 to {MAX_TOP} (default 20)",
+    )
+    p.add_argument(
+        "--max-distance", type=_distance, help="drop results farther than this"
+    )
+    p.add_argument("--min-score", type=_score, help="drop results scoring below (0-1)")
+    p.add_argument(
+        "--folder",
+        type=Path,
+        action="append",
+        help="restrict to a folder of the library (repeatable)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_similar)
 
     p = sub.add_parser("duplicates", help="groups of near-duplicate photos")
     p.add_argument(
-        "--max-distance", type=float, help="pair threshold (default: strict)"
+        "--max-distance", type=_distance, help="pair threshold (default: strict)"
     )
-    p.add_argument("--folder", type=Path, action="append", help="restrict to a folder")
+    p.add_argument(
+        "--folder",
+        type=Path,
+        action="append",
+        help="restrict to a folder of the library (repeatable)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_duplicates)
 
@@ -169,10 +187,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=run_retrain)
 
-    p = sub.add_parser("doctor", help="versions, execution provider, model, paths")
+    p = sub.add_parser(
+        "doctor",
+        help="versions, execution provider, model, paths; rebuild a damaged catalog",
+    )
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--rebuild-catalog",
+        action="store_true",
+        help="if the catalog is damaged, move it aside (kept, with a timestamp) and "
+        "make a new one with the folders and models it listed; then run `index` to "
+        "index the photos again. Close the app first",
+    )
     p.set_defaults(handler=run_doctor)
     return parser
+
+
+MAX_TOP = 1_000_000_000
+"""Largest ``--top``: more than any library holds."""
 
 
 # argparse names these functions in its errors ("invalid _positive_int value: 'x'"):
@@ -188,4 +220,36 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _result_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_TOP:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 1 to {MAX_TOP}, got {text!r}"
+        )
+    return value
+
+
+def _distance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:  # nan compares false: refused too
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
     return value

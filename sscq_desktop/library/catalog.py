@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sscq_desktop.library.catalog_file import fold_log, open_catalog_file
 from sscq_desktop.library.catalog_reader import (
     ACTIVE_MODEL_KEY,
     PENDING_MODEL_KEY,
@@ -26,6 +27,7 @@ from sscq_desktop.library.catalog_reader import (
     WorkItem,
 )
 from sscq_desktop.library.crash_quarantine import CRASH_LIMIT
+from sscq_desktop.library.path_text import from_catalog, to_catalog
 from sscq_desktop.library.records import (
     FolderId,
     FolderRecord,
@@ -34,7 +36,6 @@ from sscq_desktop.library.records import (
     PhotoId,
 )
 from sscq_desktop.library.scanner import Reconciliation
-from sscq_desktop.library.schema import connect, migrate
 
 __all__ = [
     "ACTIVE_MODEL_KEY",
@@ -91,12 +92,16 @@ class Catalog(CatalogReader):
     """
 
     def _open(self, path: Path) -> sqlite3.Connection:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        conn = connect(path, same_thread=False)
+        conn = open_catalog_file(path)
         if os.name == "posix":
             os.chmod(path, 0o600)
-        migrate(conn)
         return conn
+
+    def close(self) -> None:
+        """Fold the write-ahead log into the file (`fold_log`), then close."""
+        with self._lock:
+            fold_log(self._conn)
+        super().close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -123,20 +128,21 @@ class Catalog(CatalogReader):
         """
         folder = path.expanduser().resolve()
         with self.transaction() as conn:
-            for fid, existing, polling in conn.execute(
-                "SELECT id, path, polling FROM folders"
+            for fid, stored, polling, offline in conn.execute(
+                "SELECT id, path, polling, offline_since FROM folders"
             ):
-                if folder == Path(existing) or folder.is_relative_to(existing):
-                    return FolderRecord(FolderId(fid), Path(existing), bool(polling))
+                existing = from_catalog(stored)
+                if folder.is_relative_to(existing):
+                    return FolderRecord(FolderId(fid), existing, bool(polling), offline)
             cur = conn.execute(
                 "INSERT INTO folders (path, added_at) VALUES (?, ?)",
-                (str(folder), _now()),
+                (to_catalog(folder), _now()),
             )
             new_id = FolderId(int(cur.lastrowid or 0))
             for fid, existing in conn.execute(
                 "SELECT id, path FROM folders WHERE id != ?", (new_id,)
             ).fetchall():
-                if Path(existing).is_relative_to(folder):
+                if from_catalog(existing).is_relative_to(folder):
                     conn.execute(
                         "UPDATE images SET folder_id = ? WHERE folder_id = ?",
                         (new_id, fid),
@@ -150,6 +156,27 @@ class Catalog(CatalogReader):
             conn.execute(
                 "UPDATE folders SET polling = ? WHERE id = ?", (int(polling), folder_id)
             )
+
+    def set_folder_offline(self, folder_id: FolderId, offline: bool) -> bool:
+        """Mark a root folder offline (unreadable now) or back online.
+
+        Returns:
+            True if that changed the folder's state.
+        """
+        with self.transaction() as conn:
+            if offline:
+                cur = conn.execute(
+                    "UPDATE folders SET offline_since = ? "
+                    "WHERE id = ? AND offline_since IS NULL",
+                    (_now(), folder_id),
+                )
+            else:
+                cur = conn.execute(
+                    "UPDATE folders SET offline_since = NULL "
+                    "WHERE id = ? AND offline_since IS NOT NULL",
+                    (folder_id,),
+                )
+            return cur.rowcount > 0
 
     def remove_folder(self, folder_id: FolderId) -> list[str]:
         """Forget a folder and its photos (files on disk are untouched).
@@ -190,7 +217,7 @@ class Catalog(CatalogReader):
                 conn.executemany(
                     "UPDATE images SET path = ?, folder_id = ?, size = ?, mtime_ns = ? WHERE id = ?",
                     [
-                        (str(f.path), f.folder_id, f.size, f.mtime_ns, pid)
+                        (to_catalog(f.path), f.folder_id, f.size, f.mtime_ns, pid)
                         for pid, f in rec.moved[start : start + _WRITE_CHUNK]
                     ],
                 )
@@ -209,7 +236,7 @@ class Catalog(CatalogReader):
                     "INSERT INTO images (folder_id, path, size, mtime_ns, content_key) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(path) DO NOTHING",
                     [
-                        (f.folder_id, str(f.path), f.size, f.mtime_ns, key)
+                        (f.folder_id, to_catalog(f.path), f.size, f.mtime_ns, key)
                         for f, key in rec.new[start : start + _WRITE_CHUNK]
                     ],
                 )

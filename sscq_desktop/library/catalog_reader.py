@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from sscq_desktop.library.catalog_connection import CatalogError
 from sscq_desktop.library.encoding_reader import EncodingReader, WorkItem
+from sscq_desktop.library.path_text import from_catalog, to_catalog
 from sscq_desktop.library.records import FolderId, FolderRecord, PhotoId, PhotoRecord
 from sscq_desktop.library.scanner import KnownFile
 
@@ -78,8 +79,13 @@ class CatalogReader(EncodingReader):
 
     def folders(self) -> list[FolderRecord]:
         """The library root folders, by id."""
-        rows = self._rows("SELECT id, path, polling FROM folders ORDER BY id")
-        return [FolderRecord(FolderId(r[0]), Path(r[1]), bool(r[2])) for r in rows]
+        rows = self._rows(
+            "SELECT id, path, polling, offline_since FROM folders ORDER BY id"
+        )
+        return [
+            FolderRecord(FolderId(r[0]), from_catalog(r[1]), bool(r[2]), r[3])
+            for r in rows
+        ]
 
     def photo(self, photo_id: PhotoId) -> PhotoRecord | None:
         """One photo by id, or None."""
@@ -91,7 +97,7 @@ class CatalogReader(EncodingReader):
     def photo_by_path(self, path: Path) -> PhotoRecord | None:
         """One photo by absolute path, or None."""
         row = self._one(
-            f"SELECT {_PHOTO_COLUMNS} FROM images WHERE path = ?", (str(path),)
+            f"SELECT {_PHOTO_COLUMNS} FROM images WHERE path = ?", (to_catalog(path),)
         )
         return None if row is None else _photo(row)
 
@@ -117,7 +123,7 @@ class CatalogReader(EncodingReader):
             for pid, path in self._rows(
                 f"SELECT id, path FROM images WHERE id IN ({marks})", chunk
             ):
-                out[PhotoId(pid)] = Path(path)
+                out[PhotoId(pid)] = from_catalog(path)
         return out
 
     def known_files(self, *, under: Sequence[Path] | None = None) -> list[KnownFile]:
@@ -131,9 +137,18 @@ class CatalogReader(EncodingReader):
                 lo, hi = _prefix_range(base)
                 rows += self._rows(
                     f"{sql} WHERE path = ? OR (path >= ? AND path < ?)",
-                    (str(base), lo, hi),
+                    (to_catalog(base), lo, hi),
                 )
-        return [KnownFile(PhotoId(r[0]), Path(r[1]), r[2], r[3], r[4]) for r in rows]
+        return [
+            KnownFile(PhotoId(r[0]), from_catalog(r[1]), r[2], r[3], r[4]) for r in rows
+        ]
+
+    def folder_has_photos(self, folder_id: FolderId) -> bool:
+        """Whether the catalog holds any photo of this root folder."""
+        return (
+            self._one("SELECT 1 FROM images WHERE folder_id = ? LIMIT 1", (folder_id,))
+            is not None
+        )
 
     def count_indexed_under(self, folder: Path) -> int:
         """Photos at or below `folder` that were read and indexed (failed ones excluded)."""
@@ -167,7 +182,7 @@ class CatalogReader(EncodingReader):
             "SELECT path, error FROM images WHERE status = 'error' ORDER BY path LIMIT ?",
             (limit,),
         )
-        return [(Path(p), str(e)) for p, e in rows]
+        return [(from_catalog(p), str(e)) for p, e in rows]
 
     def count_errors(self) -> int:
         """How many files failed to decode (cheap: reads the ``images_status`` index)."""
@@ -231,7 +246,7 @@ def _photo(row: Sequence[Any]) -> PhotoRecord:
     return PhotoRecord(
         id=PhotoId(row[0]),
         folder_id=FolderId(row[1]),
-        path=Path(row[2]),
+        path=from_catalog(row[2]),
         size=row[3],
         mtime_ns=row[4],
         content_key=row[5],
@@ -245,5 +260,5 @@ def _photo(row: Sequence[Any]) -> PhotoRecord:
 
 def _prefix_range(folder: Path) -> tuple[str, str]:
     """``[lo, hi)`` bounds on path strings strictly below `folder` (a range scan on the index)."""
-    base = str(folder).rstrip(os.sep) + os.sep
+    base = to_catalog(folder).rstrip(os.sep) + os.sep
     return base, base[:-1] + chr(ord(os.sep) + 1)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sscq_desktop.library.decode_markers import collect_leftovers
+from sscq_desktop.library.path_text import to_catalog
 from sscq_desktop.library.records import PhotoId
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _count_crash(conn: sqlite3.Connection, photo_id: PhotoId, path: Path) -> boo
     """Add one crash to an image; True if that set it aside (inside a transaction)."""
     cur = conn.execute(
         "UPDATE images SET decode_crashes = decode_crashes + 1 WHERE id = ? AND path = ?",
-        (photo_id, str(path)),
+        (photo_id, to_catalog(path)),
     )
     if cur.rowcount == 0:
         return False  # gone or renamed since: nothing left to protect

@@ -16,7 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from sscq_desktop.library.catalog_connection import CatalogConnection, CatalogError
+from sscq_desktop.library.path_text import from_catalog
 from sscq_desktop.library.records import ModelRecord, PhotoId
+
+_ONLINE = "i.folder_id NOT IN (SELECT id FROM folders WHERE offline_since IS NOT NULL)"
+"""SQL condition: the image's root folder is online (`FolderRecord.offline`)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ class EncodingReader(CatalogConnection):
     # --- work and encodings -----------------------------------------------------------
 
     def count_missing(self, model_ids: Sequence[str]) -> int:
-        """Images (not failed) lacking codes for at least one of `model_ids`."""
+        """Images (not failed, not offline) lacking codes for one of `model_ids`."""
         if not model_ids:
             return 0
         keys = [self._model_key(m) for m in model_ids]
@@ -82,14 +86,20 @@ class EncodingReader(CatalogConnection):
             for _ in keys
         )
         row = self._one(
-            f"SELECT count(*) FROM images i WHERE status != 'error' AND ({lacks})", keys
+            f"SELECT count(*) FROM images i WHERE status != 'error' AND ({lacks})"
+            f" AND {_ONLINE}",
+            keys,
         )
         return int(row[0])
 
     def missing_work(
         self, model_ids: Sequence[str], *, after: int = 0, limit: int = 256
     ) -> list[WorkItem]:
-        """The next images, by id above `after`, lacking codes for any of `model_ids`."""
+        """The next images, by id above `after`, lacking codes for any of `model_ids`.
+
+        Images of offline root folders wait: their files cannot be read now, and
+        reading them would record a failure that outlives the drive's return.
+        """
         lacking: dict[int, list[str]] = {}
         paths: dict[int, str] = {}
         cutoff: int | None = None
@@ -97,7 +107,7 @@ class EncodingReader(CatalogConnection):
             rows = self._rows(
                 "SELECT id, path FROM images i WHERE id > ? AND status != 'error' AND NOT EXISTS "
                 "(SELECT 1 FROM encodings e WHERE e.model = ? AND e.image_id = i.id) "
-                "ORDER BY id LIMIT ?",
+                f"AND {_ONLINE} ORDER BY id LIMIT ?",
                 (after, self._model_key(model_id), limit),
             )
             for pid, path in rows:
@@ -108,7 +118,8 @@ class EncodingReader(CatalogConnection):
                 cutoff = last if cutoff is None else min(cutoff, last)
         ids = sorted(pid for pid in lacking if cutoff is None or pid <= cutoff)[:limit]
         return [
-            WorkItem(PhotoId(pid), Path(paths[pid]), tuple(lacking[pid])) for pid in ids
+            WorkItem(PhotoId(pid), from_catalog(paths[pid]), tuple(lacking[pid]))
+            for pid in ids
         ]
 
     def codes(

@@ -2,7 +2,9 @@
 
 Order of operations: check the pixel count against a cap (decompression bombs are refused
 before any pixel is decoded), ask Pillow's draft mode for a downscaled JPEG decode just
-large enough for the model input and the thumbnail, decode, apply the EXIF orientation,
+large enough for the model input and the thumbnail, reserve the decode's memory in a
+`DecodeBudget` shared by all decoding threads (too big for it: refused), decode, shrink
+(strip by strip, so no second full-size copy is made), apply the EXIF orientation,
 then convert to 8-bit RGB (CMYK, 16-bit, float, palette and alpha images included;
 animated files give their first frame). Every failure becomes an `ImageLoadError` whose
 message is what the catalog records. This module does no threading and no catalog work.
@@ -24,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
+from sscq_desktop.library.decode_budget import DecodeBudget, DecodeBudgetError
 from sscq_desktop.model.preprocessing import ResizePolicy, draft_request
 
 logger = logging.getLogger(__name__)
@@ -54,6 +57,9 @@ _TRANSPOSE = {  # EXIF orientation -> operation that makes the pixels upright
 _BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as viewers do
 _heif_lock = threading.Lock()
 _heif_checked = threading.Event()
+_STRIP_PIXELS = 1 << 22  # source pixels reduced at a time for LA/RGBA (a 16 MB strip)
+# One budget per process: every decoding thread draws from it (see `decode_budget`).
+_shared_budget = DecodeBudget()
 
 
 class ImageLoadError(Exception):
@@ -85,6 +91,7 @@ def load_image(
     targets: Sequence[tuple[int, ResizePolicy]] = (),
     thumbnail_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    budget: DecodeBudget | None = None,
 ) -> LoadedImage:
     """Decode an image file, upright and in RGB, no larger than its consumers need.
 
@@ -95,6 +102,9 @@ def load_image(
         thumbnail_size: Longest side of the thumbnail that will be made, if any.
         max_pixels: Files with more pixels than this are refused without decoding.
             With no targets and no thumbnail the image is decoded at full size.
+        budget: Memory that concurrent decodes may hold at once; default: one budget
+            shared by the whole process. A file needing more than all of it is refused;
+            one that does not fit now waits for decodes in flight to finish.
 
     Returns:
         The decoded image and the original's upright size, capture date and format.
@@ -121,9 +131,12 @@ def load_image(
                 targets=targets,
                 thumbnail_size=thumbnail_size,
                 max_pixels=max_pixels,
+                budget=_shared_budget if budget is None else budget,
             )
     except ImageLoadError:
         raise
+    except DecodeBudgetError as exc:
+        raise ImageLoadError(f"too large to decode safely: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise ImageLoadError("not an image, or an unsupported format") from exc
     except Image.DecompressionBombError as exc:
@@ -151,6 +164,7 @@ def _decode(
     targets: Sequence[tuple[int, ResizePolicy]],
     thumbnail_size: int | None,
     max_pixels: int,
+    budget: DecodeBudget,
 ) -> LoadedImage:
     raw_w, raw_h = im.size
     if raw_w <= 0 or raw_h <= 0:
@@ -160,24 +174,31 @@ def _decode(
             f"too large: {raw_w}x{raw_h} = {raw_w * raw_h} pixels exceeds the cap of {max_pixels}"
         )
     fmt = im.format or "unknown"
-    exif = im.getexif()
-    orientation = exif.get(_ORIENTATION_TAG, 1)
-    if not isinstance(orientation, int):
-        orientation = 1
-    taken_at = _taken_at(exif)
     need = _needed_size(raw_w, raw_h, targets=targets, thumbnail_size=thumbnail_size)
     if getattr(im, "n_frames", 1) > 1:
         im.seek(0)  # animated GIF/WebP/PNG: the first frame stands for the file
     if need is not None and fmt in ("JPEG", "MPO"):
         # Downscaled DCT decode (1/2, 1/4, 1/8): the big saving on camera JPEGs.
         im.draft("RGB" if im.mode == "RGB" else None, need)
-    im.load()
-    out: Image.Image = im
-    if need is not None:
-        out = _reduce(out, need)
-    if orientation in _TRANSPOSE:
-        out = out.transpose(_TRANSPOSE[orientation])
-    out = _to_rgb(out)
+    try:
+        # Reserved before the EXIF is read: a PNG's getexif decodes the whole image.
+        with budget.reserve(_decode_cost(im.mode, im.size, need)):
+            exif = im.getexif()
+            orientation = exif.get(_ORIENTATION_TAG, 1)
+            if not isinstance(orientation, int):
+                orientation = 1
+            taken_at = _taken_at(exif)
+            im.load()
+            out: Image.Image = im
+            if need is not None:
+                out = _reduce(out, need)
+            if orientation in _TRANSPOSE:
+                out = out.transpose(_TRANSPOSE[orientation])
+            out = _to_rgb(out)
+            if out is not im:
+                im.close()  # free the full-size bitmap before its bytes are given back
+    except DecodeBudgetError as exc:
+        raise DecodeBudgetError(f"{raw_w}x{raw_h} {im.mode} {fmt} {exc}") from None
     upright = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
     return LoadedImage(
         image=out, width=upright[0], height=upright[1], taken_at=taken_at, format=fmt
@@ -203,12 +224,45 @@ def _needed_size(
     return (max(r[0] for r in requests), max(r[1] for r in requests))
 
 
+def _decode_cost(mode: str, size: tuple[int, int], need: tuple[int, int] | None) -> int:
+    """Estimated peak bytes of decoding an image of `mode` and (drafted) `size`.
+
+    The decoded bitmap, plus the RGB conversion of what `_reduce` leaves (up to two
+    4-byte copies: the converted image and the background it is composited on). Pillow
+    stores 1, L and P in one byte per pixel, 16-bit integers in two, the rest in four.
+    """
+    w, h = size
+    if mode in ("1", "L", "P"):
+        per_pixel = 1
+    elif mode.startswith("I;16"):
+        per_pixel = 2
+    else:
+        per_pixel = 4
+    out_w, out_h = size
+    if need is not None:
+        factor = max(1, min(w // max(1, need[0]), h // max(1, need[1])))
+        out_w, out_h = -(-w // factor), -(-h // factor)
+    converted = 0 if mode == "RGB" else 2 * 4 * out_w * out_h
+    return w * h * per_pixel + converted
+
+
 def _reduce(im: Image.Image, need: tuple[int, int]) -> Image.Image:
     """Shrink by an integer factor while staying at least `need` (cheap box filter)."""
     factor = min(im.size[0] // need[0], im.size[1] // need[1])
     if factor < 2 or im.mode not in ("RGB", "RGBA", "L", "LA", "CMYK", "I", "F"):
         return im
-    return im.reduce(factor)
+    if im.mode not in ("LA", "RGBA"):
+        return im.reduce(factor)
+    # Pillow reduces LA/RGBA through a premultiplied copy of the whole image, which
+    # doubles the peak of a big decode: reduce strips of whole blocks instead (the
+    # result is the same, the copy is one strip).
+    w, h = im.size
+    out = Image.new(im.mode, (-(-w // factor), -(-h // factor)))
+    step = factor * max(1, _STRIP_PIXELS // (w * factor))
+    for top in range(0, h, step):
+        strip = im.crop((0, top, w, min(h, top + step)))
+        out.paste(strip.reduce(factor), (0, top // factor))
+    return out
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

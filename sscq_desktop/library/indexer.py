@@ -10,6 +10,8 @@ the `bump` callback, that the codes changed.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -20,15 +22,21 @@ from sscq_desktop.library.catalog import Catalog
 from sscq_desktop.library.content_key import content_key
 from sscq_desktop.library.ingest import IngestOptions, IngestPipeline, IngestSummary
 from sscq_desktop.library.model_manager import ModelManager
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
+from sscq_desktop.library.records import FolderRecord
+from sscq_desktop.library.root_status import check_root
 from sscq_desktop.library.scanner import (
+    SYSTEM_FOLDER_NAMES,
     FileStat,
     Reconciliation,
+    crosses_link,
     reconcile,
     walk_images,
 )
 from sscq_desktop.library.thumbnails import remove_thumbnail
 from sscq_desktop.library.watcher import FolderWatcher
+from sscq_desktop.model.encoder import ModelOutputError
 from sscq_desktop.paths import AppPaths
 
 logger = logging.getLogger(__name__)
@@ -45,6 +53,9 @@ class ScanSummary:
         moved: Files found at a new path with their codes kept.
         deleted: Files gone from disk, removed from the catalog.
         deferred: Files still being written, left for later.
+        offline: Root folders that could not be read (their photos are kept).
+        unreadable: Folders or files below the roots that could not be read (their
+            photos are kept too).
     """
 
     files: int
@@ -53,6 +64,8 @@ class ScanSummary:
     moved: int
     deleted: int
     deferred: int
+    offline: tuple[Path, ...] = ()
+    unreadable: tuple[Path, ...] = ()
 
 
 class Indexer:
@@ -86,6 +99,10 @@ class Indexer:
     ) -> Generator[Progress, None, ScanSummary]:
         """Reconcile the catalog with the disk (start-up, or after `add_folder`).
 
+        A root that cannot be read (`root_problem`) is marked offline and its photos
+        are kept; so are the photos of any folder below a root that cannot be read.
+        A root that comes back is marked online; its unchanged photos keep their codes.
+
         Args:
             cancel: Stops the walk early; nothing is changed then.
             settle_s: Files modified less than this long ago are left for later.
@@ -98,15 +115,23 @@ class Indexer:
         """
         meter = ProgressMeter("scan")
         disk: list[FileStat] = []
-        exclude = [self.paths.data_dir, self.paths.cache_dir, self.paths.config_dir]
+        offline: list[Path] = []
+        unreadable: list[Path] = []
         for folder in self._catalog.folders():
+            if not self._check_root(folder):
+                offline.append(folder.path)
+                continue
             for entry in walk_images(
-                folder.path, folder.id, exclude=exclude, cancel=cancel
+                folder.path,
+                folder.id,
+                exclude=self._exclude,
+                cancel=cancel,
+                unreadable=unreadable,
             ):
                 disk.append(entry)
                 meter.advance()
                 if meter.done % 1000 == 0:
-                    yield meter.snapshot(str(folder.path))
+                    yield meter.snapshot(display_path(folder.path))
         if is_cancelled(cancel):
             return ScanSummary(len(disk), 0, 0, 0, 0, 0)
         rec = reconcile(
@@ -114,6 +139,7 @@ class Indexer:
             self._catalog.known_files(),
             key_of=_safe_key,
             settle_ns=int(settle_s * 1e9),
+            protected=offline + unreadable,
         )
         self._apply(rec)
         yield meter.snapshot("scan complete")
@@ -124,6 +150,8 @@ class Indexer:
             len(rec.moved),
             len(rec.deleted),
             len(rec.deferred),
+            tuple(offline),
+            tuple(unreadable),
         )
 
     def ingest(
@@ -149,26 +177,32 @@ class Indexer:
 
         Raises:
             NoModelError: if no model is available.
-            ArtifactError: if a model file became invalid.
+            ArtifactError: if a model file became invalid or fails its probe.
+            ModelOutputError: if a model produced invalid output; its batch's photos
+                stay pending, not failed (`ModelManager.drop_misbehaving`).
         """
         active = self._models.require_active()
         pending = self._models.pending_model_id
-        targets = [active] + ([pending] if pending and pending != active else [])
-        pipeline = IngestPipeline(
-            self._catalog,
-            {m: self._models.encoder(m) for m in targets},
-            thumbnails_dir=self.paths.thumbnails_dir,
-            options=self.options,
-        )
-        job = pipeline.run(cancel=cancel, pause=pause)
+        encoders = self._models.ingest_encoders(active, pending)
         while True:
+            job = IngestPipeline(
+                self._catalog,
+                encoders,
+                thumbnails_dir=self.paths.thumbnails_dir,
+                options=self.options,
+            ).run(cancel=cancel, pause=pause)
             try:
-                snapshot = next(job)
-            except StopIteration as stop:
-                summary: IngestSummary = stop.value
+                while True:
+                    try:
+                        snapshot = next(job)
+                    except StopIteration as stop:
+                        summary: IngestSummary = stop.value
+                        break
+                    self._bump()
+                    yield snapshot
                 break
-            self._bump()
-            yield snapshot
+            except ModelOutputError as exc:
+                encoders = self._models.drop_misbehaving(exc, encoders, active=active)
         if pending and not summary.cancelled and self._models.complete_pending(pending):
             logger.info("switched the active model from %s to %s", active, pending)
         return summary
@@ -227,8 +261,10 @@ class Indexer:
         # then seen by one or the other, never lost between them.
         watcher.start()
         batches = 0
+        check_every = max(1.0, min(polling_interval_s, 5.0))
+        next_check = time.monotonic() + check_every
         try:
-            watcher.set_folders((f.path, f.polling) for f in self._catalog.folders())
+            self._watch_online(watcher)
             yield Progress(
                 phase="watch",
                 done=0,
@@ -239,9 +275,12 @@ class Indexer:
             if initial_update:
                 yield from self.update(cancel=cancel, pause=pause)
             while not cancel.is_set():
-                watcher.set_folders(
-                    (f.path, f.polling) for f in self._catalog.folders()
-                )
+                if time.monotonic() >= next_check:
+                    # Roots come and go without events (a drive plugged back in, a
+                    # share mounted): look at each one; one that is back is rescanned.
+                    self._recheck_roots(watcher)
+                    next_check = time.monotonic() + check_every
+                self._watch_online(watcher)
                 batch = watcher.next_batch(timeout=0.25)
                 if not batch:
                     continue
@@ -263,33 +302,78 @@ class Indexer:
         finally:
             watcher.stop()
 
+    @property
+    def _exclude(self) -> list[Path]:
+        """The app's own folders: never indexed, even inside a library root."""
+        return [self.paths.data_dir, self.paths.cache_dir, self.paths.config_dir]
+
+    def _check_root(self, folder: FolderRecord) -> bool:
+        """Look at a root now; mark it offline or back online. True if online."""
+        online, changed = check_root(self._catalog, folder)
+        if changed:
+            self._bump()
+        return online
+
+    def _watch_online(self, watcher: FolderWatcher) -> None:
+        """Watch the roots that are online (an offline one is watched once back)."""
+        watcher.set_folders(
+            (f.path, f.polling) for f in self._catalog.folders() if not f.offline
+        )
+
+    def _recheck_roots(self, watcher: FolderWatcher) -> None:
+        for folder in self._catalog.folders():
+            was_offline = folder.offline
+            online = self._check_root(folder)
+            if online and was_offline:
+                watcher.mark_dirty([folder.path])  # rescan it: nothing re-encoded
+
     def _reconcile_paths(
         self, paths: Sequence[Path], *, settle_s: float
     ) -> Reconciliation:
-        """Reconcile only these paths (files or folders, present or gone)."""
+        """Reconcile only these paths (files or folders, present or gone).
+
+        Paths of an offline root are dropped (the root is rescanned when it is back);
+        paths that exist but cannot be read keep their photos; symbolic links and
+        anything below one are not followed.
+        """
         roots = self._catalog.folders()
-        exclude = [self.paths.data_dir, self.paths.cache_dir, self.paths.config_dir]
+        online: dict[Path, bool] = {}
         disk: list[FileStat] = []
         scoped: list[Path] = []
+        protected: list[Path] = []
         for path in paths:
-            root = next(
-                (r for r in roots if path == r.path or path.is_relative_to(r.path)),
-                None,
-            )
+            root = next((r for r in roots if path.is_relative_to(r.path)), None)
             if root is None:
                 continue
-            scoped.append(path)
-            if path.is_dir():
-                disk.extend(walk_images(path, root.id, exclude=exclude))
-            elif path.is_file() and not any(
-                part.startswith(".") for part in path.relative_to(root.path).parts
+            if root.path not in online:
+                online[root.path] = self._check_root(root)
+            if not online[root.path]:
+                continue
+            parts = path.relative_to(root.path).parts
+            if any(
+                p.startswith(".") or p.lower() in SYSTEM_FOLDER_NAMES for p in parts
             ):
-                disk.extend(walk_images(path, root.id))
+                continue
+            scoped.append(path)
+            try:
+                st = os.lstat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # gone: what the catalog knows there is deleted (or moved)
+            except OSError as exc:  # permission denied below the root: keep it all
+                logger.warning("cannot read %s: %s", display_path(path), exc)
+                protected.append(path)
+                continue
+            if stat.S_ISLNK(st.st_mode) or crosses_link(root.path, path):
+                continue  # links are not followed: nothing on disk here
+            disk.extend(
+                walk_images(path, root.id, exclude=self._exclude, unreadable=protected)
+            )
         rec = reconcile(
             disk,
             self._catalog.known_files(under=scoped),
             key_of=_safe_key,
             settle_ns=int(settle_s * 1e9),
+            protected=protected,
         )
         self._apply(rec)
         return rec

@@ -36,7 +36,7 @@ from sscq_desktop.library.progress import (
     wait_while_paused,
 )
 from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE
-from sscq_desktop.model.encoder import Embedder
+from sscq_desktop.model.encoder import Embedder, ModelOutputError, check_encoded
 
 __all__ = ["ImageLoader", "IngestOptions", "IngestPipeline", "IngestSummary"]
 
@@ -141,6 +141,8 @@ class IngestPipeline:
             An `IngestSummary`.
 
         Raises:
+            ModelOutputError: if a model's outputs are invalid; nothing of that batch is
+                stored, so its photos stay pending (not failed).
             EncoderError: if onnxruntime fails (not a per-file problem).
         """
         suspects = review_crashed_decodes(self._catalog, self._markers_folder).suspects
@@ -262,7 +264,15 @@ class IngestPipeline:
                 continue
             images = np.stack([d.inputs[model_id] for d in rows])  # (B, S, S, 3)
             result = encoder.encode(images)
+            check_encoded(
+                result.embedding, result.codes, metadata=encoder.metadata, n=len(rows)
+            )
             emb16 = result.embedding.astype("<f2")  # (B, M*L) float16
+            if not np.all(np.isfinite(emb16)):
+                raise ModelOutputError(
+                    model_id,
+                    "the embedding exceeds the float16 range the catalog stores",
+                )
             for i, d in enumerate(rows):
                 per_image[id(d)][model_id] = (
                     result.codes[i].tobytes(),

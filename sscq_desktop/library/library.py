@@ -129,7 +129,7 @@ class Library:
     # --- folders --------------------------------------------------------------------------
 
     def folders(self) -> list[FolderRecord]:
-        """The library root folders."""
+        """The library root folders (`FolderRecord.offline`: as the last job saw it)."""
         return self._catalog.folders()
 
     def add_folder(self, path: str | os.PathLike[str]) -> FolderRecord:

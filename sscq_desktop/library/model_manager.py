@@ -2,9 +2,10 @@
 
 `ModelManager` holds the library's model state on top of `ModelRegistry` (which validates
 and stores files): the active model, the pending one while the library is re-encoded,
-the switch between them, and the loaded artifacts and encoders, kept warm. The switch
-itself completes in `Catalog.complete_switch`; this module decides when to call it.
-Thread-safe for reads; switches run on the writer lane.
+the switch between them, and the loaded artifacts and encoders, kept warm. A model is
+accepted (imported, switched to, loaded) only after its encoder ran one tiny batch with
+valid outputs (`probe_encoder`). The switch itself completes in `Catalog.complete_switch`;
+this module decides when to call it. Thread-safe for reads; switches run on the writer lane.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from sscq_desktop.library.catalog import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, Catalog
 from sscq_desktop.library.model_registry import ModelRegistry
 from sscq_desktop.library.records import ModelRecord, ModelSource
-from sscq_desktop.model.artifact import ModelArtifact
-from sscq_desktop.model.encoder import Embedder
+from sscq_desktop.model.artifact import ArtifactError, ModelArtifact
+from sscq_desktop.model.encoder import (
+    Embedder,
+    EncoderError,
+    ModelOutputError,
+    check_encoded,
+)
 from sscq_desktop.paths import AppPaths
 
 logger = logging.getLogger(__name__)
@@ -36,6 +44,36 @@ def default_encoder_factory(artifact: ModelArtifact) -> Embedder:
     from sscq_desktop.model.encoder import OnnxEncoder
 
     return OnnxEncoder(artifact)
+
+
+def probe_encoder(factory: EncoderFactory, artifact: ModelArtifact) -> Embedder:
+    """Build a model's encoder and run one tiny batch through it, checking the outputs.
+
+    The batch is two images, black and white, so a model that cannot load, cannot run
+    or answers outside its contract (`check_encoded`) is refused before it is used.
+
+    Args:
+        factory: Builds the encoder.
+        artifact: The validated model file.
+
+    Returns:
+        The encoder, ready for use.
+
+    Raises:
+        ArtifactError: naming the model and why it cannot be used.
+    """
+    s = artifact.metadata.input.size
+    images = np.zeros((2, s, s, 3), dtype=np.uint8)  # (2, S, S, 3)
+    images[1] = 255
+    try:
+        encoder = factory(artifact)
+        out = encoder.encode(images)
+        check_encoded(out.embedding, out.codes, metadata=artifact.metadata, n=2)
+    except (EncoderError, ArtifactError) as exc:
+        raise ArtifactError(
+            f"model {artifact.model_id!r} ({artifact.path.name}) cannot be used: {exc}"
+        ) from exc
+    return encoder
 
 
 class ModelManager:
@@ -108,12 +146,16 @@ class ModelManager:
     def import_model(
         self, path: Path, *, origin: ModelSource = "imported"
     ) -> ModelRecord:
-        """Validate, copy and register a model artifact (it does not become active).
+        """Validate, copy, probe and register a model artifact (it does not become active).
 
         Raises:
-            ArtifactError: if the file is not a usable model.
+            ArtifactError: if the file is not a usable model (see `probe_encoder`).
         """
-        return self._registry.import_artifact(path, origin=origin)
+        return self._registry.import_artifact(
+            path,
+            origin=origin,
+            verify=lambda artifact: probe_encoder(self._encoder_factory, artifact),
+        )
 
     def switch_model(self, model_id: str) -> bool:
         """Make `model_id` the active model, now or once the library is re-encoded.
@@ -122,13 +164,18 @@ class ModelManager:
         immediate. Otherwise the model becomes pending: `Library.ingest` re-encodes the
         library with it while the old model keeps answering, then switches atomically.
 
+        Nothing changes unless the model's encoder loads and passes `probe_encoder`:
+        a refused model leaves the active (and any pending) model as it was.
+
         Returns:
             True if the switch is already done.
 
         Raises:
-            ArtifactError: if the model is unknown or its file is invalid.
+            ArtifactError: if the model is unknown, its file is invalid or its encoder
+                fails the probe.
         """
         self._registry.load(model_id)  # validates the file before anything changes
+        self.encoder(model_id)  # loads and probes it, kept warm for the re-encoding
         if model_id == self.active_model_id:
             self._catalog.set_setting(PENDING_MODEL_KEY, None)
             return True
@@ -140,6 +187,82 @@ class ModelManager:
             return True
         self._catalog.set_setting(PENDING_MODEL_KEY, model_id)
         return False
+
+    def refuse_model(self, model_id: str) -> None:
+        """Stop using a model that misbehaved: unload it and cancel a switch to it.
+
+        The active model stays; a model that is itself active stays active (there is
+        nothing safer to answer searches with), but is loaded and probed afresh.
+
+        Args:
+            model_id: The model that produced invalid output.
+        """
+        with self._lock:
+            self._encoders.pop(model_id, None)
+            self._artifacts.pop(model_id, None)
+        if self.pending_model_id == model_id:
+            self._catalog.set_setting(PENDING_MODEL_KEY, None)
+            logger.error("the switch to model %s is cancelled", model_id)
+
+    def ingest_encoders(self, active: str, pending: str | None) -> dict[str, Embedder]:
+        """The probed encoders an ingest runs: the active model's, and a pending one's.
+
+        A pending model that fails its probe is refused (`refuse_model`); a broken
+        active model gives way to a pending one, which the ingest then completes.
+
+        Raises:
+            ArtifactError: if a model fails its probe and cannot be done without.
+        """
+        targets = [active] + ([pending] if pending and pending != active else [])
+        encoders: dict[str, Embedder] = {}
+        for model_id in targets:
+            try:
+                encoders[model_id] = self.encoder(model_id)
+            except ArtifactError as exc:
+                self.refuse_model(model_id)
+                if model_id != active:
+                    raise ArtifactError(
+                        f"{exc}; the switch to it is cancelled and {active!r} stays active"
+                    ) from exc
+                if len(targets) == 1:
+                    raise
+                logger.error("%s; indexing with %s alone", exc, targets[1])
+        return encoders
+
+    def drop_misbehaving(
+        self, exc: ModelOutputError, encoders: dict[str, Embedder], *, active: str
+    ) -> dict[str, Embedder]:
+        """After invalid output: the encoders to go on with, or an error saying why not.
+
+        The misbehaving model is refused (`refuse_model`). Only a broken active model
+        with a pending one beside it is done without: the ingest goes on with the
+        pending model alone and switches to it.
+
+        Args:
+            exc: What the model produced.
+            encoders: The encoders of the ingest, by model id.
+            active: The active model.
+
+        Returns:
+            The encoders left.
+
+        Raises:
+            ModelOutputError: saying that the batch's photos stay pending and what
+                became of the model.
+        """
+        self.refuse_model(exc.model_id)
+        rest = {m: e for m, e in encoders.items() if m != exc.model_id}
+        stored = "nothing of that batch was stored (its photos stay pending)"
+        if exc.model_id == active and rest:
+            logger.error("%s; %s; indexing with %s alone", exc, stored, ", ".join(rest))
+            return rest
+        if exc.model_id == active:
+            what = "choose another model to index with"
+        else:
+            what = f"the switch to it is cancelled and {active!r} stays active"
+        raise ModelOutputError(
+            exc.model_id, f"{exc.problem}; {stored}; {what}"
+        ) from exc
 
     def complete_pending(self, model_id: str) -> bool:
         """Switch to the pending `model_id` if all its codes are there (after ingest).
@@ -171,11 +294,16 @@ class ModelManager:
             return self._artifacts[model_id]
 
     def encoder(self, model_id: str) -> Embedder:
-        """The loaded encoder of a registered model; kept warm for the library's life."""
+        """The loaded encoder of a registered model; kept warm for the library's life.
+
+        Raises:
+            ArtifactError: if the model's file is invalid or its encoder fails
+                `probe_encoder` (the first time it is loaded).
+        """
         with self._lock:
             if model_id not in self._encoders:
-                self._encoders[model_id] = self._encoder_factory(
-                    self.artifact(model_id)
+                self._encoders[model_id] = probe_encoder(
+                    self._encoder_factory, self.artifact(model_id)
                 )
             return self._encoders[model_id]
 
@@ -189,4 +317,4 @@ class ModelManager:
         if record is None:
             return None
         companion = record.path.with_suffix(".pt")
-        return companion if companion.is_file() else None
+        return companion if companion.is_file() and not companion.is_symlink() else None

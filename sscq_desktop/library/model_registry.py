@@ -2,10 +2,13 @@
 
 Imported and trained artifacts are validated (`read_artifact`) and copied into the app's
 ``models/`` folder under their model id (with the companion ``<artifact>.pt`` that the
-trainer's ``--init-from`` reads, when there is one; the app never opens it), then
-registered in the catalog; the default model stays where it ships. A model id names one model: importing a *different* file under an
-id already registered is refused, so codes of different models never mix. Which model is
-active is a catalog setting changed only through `Library.switch_model`.
+trainer's ``--init-from`` reads, when there is one; the app never opens it), checked by
+the caller's `verify` (a run of the model), then registered in the catalog; the default
+model stays where it ships. Copies never follow a link: a model file or companion that
+is a symbolic link is refused, so no other file's bytes end up in the library. A model
+id names one model: importing a *different* file under an id already registered is
+refused, so codes of different models never mix. Which model is active is a catalog
+setting changed only through `Library.switch_model`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from sscq_desktop.library.catalog import Catalog
@@ -63,21 +68,35 @@ class ModelRegistry:
         )
 
     def import_artifact(
-        self, source: Path, *, origin: ModelSource = "imported"
+        self,
+        source: Path,
+        *,
+        origin: ModelSource = "imported",
+        verify: Callable[[ModelArtifact], object] = lambda artifact: None,
     ) -> ModelRecord:
-        """Validate a model file, copy it into ``models/`` and register it.
+        """Validate a model file, copy it into ``models/``, verify and register it.
 
         Args:
             source: The ONNX artifact to import.
             origin: ``imported`` (by the user) or ``trained`` (by the retrain job).
+            verify: Called with the copied artifact before it is registered; raises
+                `ArtifactError` to refuse it (the copies are then removed).
 
         Returns:
             The registered model (the existing record if this very file was imported before).
 
         Raises:
-            ArtifactError: if the file is not a valid model, or another file is already
+            ArtifactError: if the file is not a valid model, it or its companion is a
+                symbolic link, `verify` refuses it, or another file is already
                 registered under the same model id.
         """
+        companion = source.with_suffix(".pt")  # the warm-start checkpoint, if any
+        for path in (source, companion):
+            if path.is_symlink():
+                raise ArtifactError(
+                    f"{path} is a symbolic link; copy the model file itself "
+                    "(links are never followed when importing)"
+                )
         artifact = read_artifact(source)
         existing = self._catalog.model(artifact.model_id)
         if existing is not None:
@@ -89,12 +108,19 @@ class ModelRegistry:
                     f"({existing.path}); give the new model another id"
                 )
         dest = self._paths.models_dir / f"{artifact.model_id}.onnx"
-        if source.resolve() != dest.resolve():
-            _copy_atomic(source, dest)
-            companion = source.with_suffix(".pt")  # the warm-start checkpoint, if any
-            if companion.is_file():
-                _copy_atomic(companion, dest.with_suffix(".pt"))
-        copied = read_artifact(dest)  # validate what will actually be loaded
+        copied_here = source.resolve() != dest.resolve()
+        try:
+            if copied_here:
+                _copy_atomic(source, dest)
+                if companion.is_file():  # not a link: refused above
+                    _copy_atomic(companion, dest.with_suffix(".pt"))
+            copied = read_artifact(dest)  # validate what will actually be loaded
+            verify(copied)
+        except BaseException:
+            if copied_here:
+                dest.unlink(missing_ok=True)
+                dest.with_suffix(".pt").unlink(missing_ok=True)
+            raise
         return self._register(copied, dest, origin)
 
     def load(self, model_id: str) -> ModelArtifact:
@@ -136,12 +162,30 @@ def _digest(path: Path) -> str:
 
 
 def _copy_atomic(source: Path, dest: Path) -> None:
-    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
+    """Copy a regular file without following a link, through a temporary file.
+
+    Raises:
+        ArtifactError: if `source` is a symbolic link or not a regular file.
+    """
     try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if source.is_symlink():
+            raise ArtifactError(
+                f"{source} is a symbolic link; links are never followed when importing"
+            ) from None
+        raise ArtifactError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            raise ArtifactError(f"{source} is not a regular file")
+        dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp_fd, tmp = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent
+        )
+        try:
+            with os.fdopen(tmp_fd, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -31,11 +31,20 @@ class FolderRecord:
         id: Catalog id.
         path: Absolute path of the folder.
         polling: Whether the watcher must poll it (network drives) instead of native events.
+        offline_since: When the folder was last found unreadable (gone, unmounted,
+            permission denied), as ISO text; None while it is online. An offline
+            folder's photos stay in the catalog until the user removes the folder.
     """
 
     id: FolderId
     path: Path
     polling: bool = False
+    offline_since: str | None = None
+
+    @property
+    def offline(self) -> bool:
+        """Whether the folder could not be read at the last look."""
+        return self.offline_since is not None
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ class SearchHit:
         model_id: The model whose codes produced the distance.
         score: Similarity in [0, 1] (1: identical; 0: as far as a random pair of
             library photos), what a threshold slider filters on.
+        offline: The photo lies in an offline folder (unplugged drive): it is kept
+            and found, but its file cannot be opened now.
     """
 
     photo_id: PhotoId
@@ -110,6 +121,7 @@ class SearchHit:
     distance: float
     model_id: str
     score: float = 0.0
+    offline: bool = False
 
 
 @dataclass(frozen=True)

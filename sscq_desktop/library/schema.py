@@ -71,7 +71,13 @@ _V3 = [
     "CREATE INDEX images_crashed ON images(id) WHERE decode_crashes > 0",
 ]
 
-MIGRATIONS: tuple[list[str], ...] = (_V1, _V2, _V3)
+_V4 = [
+    # A root folder that cannot be read (unplugged drive, unmounted share, permission
+    # denied) is offline since this ISO time: its photos are kept, never deleted.
+    "ALTER TABLE folders ADD COLUMN offline_since TEXT",
+]
+
+MIGRATIONS: tuple[list[str], ...] = (_V1, _V2, _V3, _V4)
 """``MIGRATIONS[i]`` takes a catalog from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -138,20 +144,32 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
         CatalogVersionError: if the catalog is newer than this app.
     """
     current = schema_version(conn)
-    if current > SCHEMA_VERSION:
-        raise CatalogVersionError(
-            f"the catalog has schema version {current}, newer than this app's {SCHEMA_VERSION}; "
-            "update SSCQ Desktop"
-        )
-    for version in range(current, min(target, SCHEMA_VERSION)):
-        logger.info("migrating catalog from version %d to %d", version, version + 1)
+    _refuse_newer(current)
+    while current < min(target, SCHEMA_VERSION):  # up to date: no write lock taken
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in MIGRATIONS[version]:
+            # Read under the write lock: another process (two first starts at once) may
+            # have migrated while this one waited, and a migration must run only once.
+            current = schema_version(conn)
+            _refuse_newer(current)
+            if current >= min(target, SCHEMA_VERSION):
+                conn.execute("COMMIT")
+                break
+            logger.info("migrating catalog from version %d to %d", current, current + 1)
+            for statement in MIGRATIONS[current]:
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={version + 1}")
+            conn.execute(f"PRAGMA user_version={current + 1}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        current += 1
     return schema_version(conn)
+
+
+def _refuse_newer(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise CatalogVersionError(
+            f"the catalog has schema version {version}, newer than this app's "
+            f"{SCHEMA_VERSION}; update SSCQ Desktop"
+        )

@@ -261,6 +261,8 @@ class Searcher:
             exclude_ids=exclude,
         )
         paths = reader.paths_of(pid for pid, _ in found)
+        # Photos of an offline root (unplugged drive) are kept and found, but marked.
+        offline = [f.path for f in reader.folders() if f.offline]
         return [
             SearchHit(
                 PhotoId(pid),
@@ -268,6 +270,7 @@ class Searcher:
                 dist,
                 index.model_id,
                 index.score(dist, floor=floor),
+                offline=any(paths[PhotoId(pid)].is_relative_to(f) for f in offline),
             )
             for pid, dist in found
             if PhotoId(pid) in paths  # deleted since the snapshot was built

@@ -2,7 +2,10 @@
 
 A watchdog observer streams events into a set of dirty paths; `FolderWatcher.next_batch`
 hands them out once the stream has been quiet for `debounce_s` (or after `max_delay_s`
-of continuous activity), so a burst of 10,000 copied files is one batch of work. Folders
+of continuous activity), so a burst of 10,000 copied files is one batch of work. A storm
+of paths is coalesced into the folders that hold them, never above a watched root, so it
+always ends with a rescan of the part of the library it touched; when the kernel drops
+events (inotify queue overflow) every natively watched root is rescanned. Folders
 on network file systems, folders the native observer refuses (inotify watch limits) and
 everything when `force_polling` is set are watched by a polling observer instead. This
 module only reports paths; `Library.watch` reconciles them with the catalog.
@@ -47,7 +50,10 @@ NETWORK_FILESYSTEMS = frozenset(
 """File-system types (Linux ``/proc/mounts``) where native change events are unreliable."""
 
 COLLAPSE_THRESHOLD = 2000
-"""Above this many dirty paths, a batch is collapsed to their parent folders."""
+"""Above this many dirty paths, a batch is collapsed to their parent folders (and, if
+still above it, to their watched roots): fewer, bigger rescans, never a skipped path."""
+
+_OVERFLOW_LOGGERS = ("watchdog.observers.inotify_c", "watchdog.observers.inotify")
 
 _RELEVANT = frozenset({"created", "modified", "moved", "deleted", "closed"})
 
@@ -85,6 +91,8 @@ class FolderWatcher:
         self._native: BaseObserver | None = None
         self._polling: BaseObserver = PollingObserver(timeout=polling_interval_s)
         self._watches: dict[Path, tuple[BaseObserver, ObservedWatch]] = {}
+        self._roots: frozenset[Path] = frozenset()  # replaced whole: read by observers
+        self._overflow = _OverflowListener(self)
         self._started = False
 
     @property
@@ -111,10 +119,14 @@ class FolderWatcher:
                 logger.warning(
                     "native file watching unavailable (%s); polling instead", exc
                 )
+        for name in _OVERFLOW_LOGGERS:
+            logging.getLogger(name).addFilter(self._overflow)
         self._started = True
 
     def stop(self) -> None:
         """Stop and join the observers."""
+        for name in _OVERFLOW_LOGGERS:
+            logging.getLogger(name).removeFilter(self._overflow)
         for obs in (self._native, self._polling):
             if obs is not None and obs.is_alive():
                 obs.stop()
@@ -129,11 +141,19 @@ class FolderWatcher:
         for path in list(self._watches):
             if path not in wanted:
                 obs, watch = self._watches.pop(path)
-                obs.unschedule(watch)
+                try:
+                    obs.unschedule(watch)
+                except (KeyError, OSError) as exc:  # its folder vanished meanwhile
+                    logger.debug("unscheduling %s: %s", path, exc)
         for path, poll in wanted.items():
             if path in self._watches or not path.is_dir():
                 continue
             self._watches[path] = self._schedule(path, poll or _on_network_fs(path))
+        self._roots = frozenset(wanted)
+
+    def mark_all_dirty(self) -> None:
+        """Rescan every watched root (events were lost)."""
+        self.mark_dirty(self._roots)
 
     def mark_dirty(
         self, paths: Iterable[Path], *, not_before: float | None = None
@@ -170,7 +190,7 @@ class FolderWatcher:
                     for p in batch:
                         del self._dirty[p]
                     self._first_event = now if self._dirty else None
-                    return _collapse(batch)
+                    return _collapse(batch, roots=self._roots)
                 if now >= deadline:
                     return set()
                 self._cond.wait(min(deadline - now, max(0.02, self._debounce / 4)))
@@ -220,16 +240,53 @@ class _Handler(FileSystemEventHandler):
         self._owner._on_event(event)
 
 
-def _collapse(paths: set[Path]) -> set[Path]:
-    """Coalesce: drop paths under another dirty path; many paths become their folders."""
+class _OverflowListener(logging.Filter):
+    """Sees watchdog's "inotify queue overflowed" warning: events were lost, rescan.
+
+    watchdog rebuilds its own watches after an overflow but tells the handler nothing;
+    its warning is the one signal there is, so the watcher listens for it.
+    """
+
+    def __init__(self, owner: FolderWatcher) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "overflow" in str(record.msg).lower():
+            self._owner.mark_all_dirty()
+        return True
+
+
+def _in_scope(path: Path, roots: frozenset[Path]) -> list[Path]:
+    """`path` if it lies in a watched root, the roots it contains, or nothing.
+
+    An event on a root's parent (a root renamed or deleted) must not become a dirty
+    path above the library, where it would hide the library paths below it.
+    """
+    if any(path.is_relative_to(r) for r in roots):
+        return [path]
+    return [r for r in roots if r.is_relative_to(path)]
+
+
+def _collapse(paths: set[Path], *, roots: frozenset[Path] = frozenset()) -> set[Path]:
+    """Coalesce: drop paths under another dirty path; many paths become their folders.
+
+    Above `COLLAPSE_THRESHOLD` paths, each becomes its parent folder, but never climbs
+    above a watched root (a root stays itself); if that still leaves too many, each
+    becomes its root. The caller rescans whatever comes out: a storm costs a bigger
+    rescan, never a skipped change.
+    """
+    if roots:
+        paths = {q for p in paths for q in _in_scope(p, roots)}
     if len(paths) > COLLAPSE_THRESHOLD:
-        paths = {p.parent for p in paths}
-    ordered = sorted(paths, key=lambda p: len(p.parts))
-    kept: list[Path] = []
-    for p in ordered:
-        if not any(p.is_relative_to(k) for k in kept):
-            kept.append(p)
-    return set(kept)
+        paths = {p if p in roots else p.parent for p in paths}
+    if len(paths) > COLLAPSE_THRESHOLD and roots:
+        paths = {next((r for r in roots if p.is_relative_to(r)), p) for p in paths}
+    kept: set[Path] = set()
+    for p in sorted(paths, key=lambda p: len(p.parts)):
+        if not any(a in kept for a in p.parents):  # linear: storms are big
+            kept.add(p)
+    return kept
 
 
 def _on_network_fs(path: Path) -> bool:

@@ -1,8 +1,9 @@
 """The model artifact: one ONNX file carrying the encoder, the codebooks and their metadata.
 
 The one definition of the format (ARCHITECTURE.md) and its import point: this module checks
-the graph and reads and writes the file; the metadata JSON lives in `artifact_metadata` and
-is re-exported here. It never runs the model (`encoder` does); bad files raise `ArtifactError`.
+the graph's inputs and outputs and reads and writes the file; the metadata JSON lives in
+`artifact_metadata` and is re-exported here, and which operators a graph may hold is
+`graph_policy`'s. It never runs the model (`encoder` does); bad files raise `ArtifactError`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sscq_desktop.model.artifact_metadata import (
     ArtifactMetadata,
     InputSpec,
 )
+from sscq_desktop.model.graph_policy import check_graph_policy
 
 __all__ = [
     "CODES_NAME",
@@ -80,9 +82,11 @@ def write_artifact(
         The artifact as `read_artifact` would load it.
 
     Raises:
-        ArtifactError: if the graph does not match the metadata.
+        ArtifactError: if the graph does not match the metadata, or holds operators or
+            external data that `read_artifact` would refuse.
     """
     proto = _parse_model(model) if isinstance(model, bytes) else model
+    check_graph_policy(proto)
     keep = [p for p in proto.metadata_props if p.key != METADATA_KEY]
     del proto.metadata_props[:]
     proto.metadata_props.extend(keep)
@@ -110,9 +114,10 @@ def write_artifact(
 def read_artifact(path: str | os.PathLike[str]) -> ModelArtifact:
     """Load and validate a model file.
 
-    Checks that it is ONNX, that it keeps no external data outside its own folder, that the
-    graph has the ``images`` input and the ``embedding`` and ``codes`` outputs with the
-    dtypes and sizes the metadata implies, and every metadata field.
+    Checks that it is ONNX, every metadata field, that the graph passes
+    `check_graph_policy` (only the exporter's operators, no external data anywhere) and
+    that it has the ``images`` input and the ``embedding`` and ``codes`` outputs with the
+    dtypes and sizes the metadata implies.
 
     Args:
         path: The ONNX file.
@@ -121,7 +126,7 @@ def read_artifact(path: str | os.PathLike[str]) -> ModelArtifact:
         The validated artifact.
 
     Raises:
-        ArtifactError: naming what is wrong with the file.
+        ArtifactError: naming the file and what is wrong with it.
     """
     src = Path(path)
     if not src.is_file():
@@ -133,14 +138,12 @@ def read_artifact(path: str | os.PathLike[str]) -> ModelArtifact:
             f"cannot read model file {src}: {exc.strerror or exc}"
         ) from exc
     proto = _parse_model(data, source=src)
-    _check_external_data(proto, src.parent)
-    props = {p.key: p.value for p in proto.metadata_props}
-    if METADATA_KEY not in props:
-        raise ArtifactError(
-            f"{src.name} has no '{METADATA_KEY}' metadata: not an SSCQ model artifact"
-        )
-    metadata = ArtifactMetadata.from_json(props[METADATA_KEY])
-    dynamic = _check_graph(proto, metadata)
+    try:
+        metadata = _read_metadata(proto, src)
+        check_graph_policy(proto)
+        dynamic = _check_graph(proto, metadata)
+    except ArtifactError as exc:
+        raise ArtifactError(f"model file {src} is invalid: {exc}") from exc
     return ModelArtifact(path=src, metadata=metadata, input_batch_dynamic=dynamic)
 
 
@@ -160,22 +163,22 @@ def _parse_model(data: bytes, *, source: Path | None = None) -> onnx.ModelProto:
     return proto
 
 
-def _check_external_data(proto: onnx.ModelProto, folder: Path) -> None:
-    root = folder.resolve()
-    for tensor in proto.graph.initializer:
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
-            continue
-        info = {entry.key: entry.value for entry in tensor.external_data}
-        location = info.get("location", "")
-        target = (root / location).resolve()
-        if Path(location).is_absolute() or not target.is_relative_to(root):
+def _read_metadata(proto: onnx.ModelProto, src: Path) -> ArtifactMetadata:
+    props: dict[str, str | bytes] = {p.key: p.value for p in proto.metadata_props}
+    if METADATA_KEY not in props:
+        raise ArtifactError(
+            f"{src.name} has no '{METADATA_KEY}' metadata: not an SSCQ model artifact"
+        )
+    text = props[METADATA_KEY]
+    if isinstance(text, bytes):  # protobuf's answer for a string that is not UTF-8
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise ArtifactError(
-                f"tensor {tensor.name!r} refers to external data outside the model's folder: {location!r}"
-            )
-        if not target.is_file():
-            raise ArtifactError(
-                f"tensor {tensor.name!r} refers to missing external data {location!r}"
-            )
+                f"its '{METADATA_KEY}' metadata is not valid UTF-8 text "
+                f"(byte {text[exc.start]:#04x} at position {exc.start})"
+            ) from None
+    return ArtifactMetadata.from_json(text)
 
 
 def _check_graph(proto: onnx.ModelProto, metadata: ArtifactMetadata) -> bool:

@@ -162,11 +162,16 @@ class ArtifactMetadata:
             The validated metadata.
 
         Raises:
-            ArtifactError: on invalid JSON, a missing key or any malformed field.
+            ArtifactError: on invalid JSON (nesting too deep for the parser included), a
+                missing key or any malformed field.
         """
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except RecursionError:
+            raise ArtifactError(
+                "metadata is not valid JSON: it is nested too deeply"
+            ) from None
+        except ValueError as exc:  # JSONDecodeError, or an integer of 4,300+ digits
             raise ArtifactError(f"metadata is not valid JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise ArtifactError("metadata must be a JSON object")

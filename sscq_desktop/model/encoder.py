@@ -3,7 +3,8 @@
 Chooses CUDA only when a session on it really builds and runs, otherwise the CPU, without
 letting onnxruntime print its provider-probe errors, and says which one runs. It keeps the
 session loaded for the life of the object (a warm model answers the next query at once).
-It does no file decoding and no threading of its own.
+A model file is untrusted: every batch's outputs are checked (`check_encoded`) and a run
+that outlasts its time limit is stopped. It does no file decoding and no other threading.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ _ORT_QUIET = (
 )
 _ORT_DEFAULT = 2  # "warning", onnxruntime's own default
 _ort_log_lock = threading.Lock()
+DEFAULT_RUN_TIMEOUT_S = 300.0
+"""A batch running longer is stopped: far above any exported model's time per batch."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,67 @@ class EncoderError(RuntimeError):
     """onnxruntime could not load or run the model."""
 
 
+class ModelOutputError(EncoderError):
+    """A model returned outputs that break the artifact's contract (see `check_encoded`).
+
+    Nothing of the batch may be stored: its photos stay pending.
+
+    Attributes:
+        model_id: The model that produced them.
+        problem: What is wrong with them.
+    """
+
+    def __init__(self, model_id: str, problem: str) -> None:
+        super().__init__(f"model {model_id!r} produced invalid output: {problem}")
+        self.model_id = model_id
+        self.problem = problem
+
+
+def check_encoded(
+    embedding: npt.NDArray[Any],
+    codes: npt.NDArray[Any],
+    *,
+    metadata: ArtifactMetadata,
+    n: int,
+) -> None:
+    """Check one batch's outputs against the model's metadata.
+
+    Args:
+        embedding: The ``embedding`` output.
+        codes: The ``codes`` output.
+        metadata: The model's metadata (id, M, K, L).
+        n: Images in the batch.
+
+    Shape:
+        embedding: (n, M*L) float32, all finite. codes: (n, M) uint8, all in [0, K).
+
+    Raises:
+        ModelOutputError: naming the first broken rule.
+    """
+    model_id = metadata.model_id
+    for name, array, dtype, shape in (
+        (EMBEDDING_NAME, embedding, np.float32, (n, metadata.embed_dim)),
+        (CODES_NAME, codes, np.uint8, (n, metadata.M)),
+    ):
+        if not isinstance(array, np.ndarray) or array.dtype != dtype:
+            got = getattr(array, "dtype", type(array).__name__)
+            raise ModelOutputError(
+                model_id, f"{name!r} is {got}, expected {np.dtype(dtype)}"
+            )
+        if array.shape != shape:
+            raise ModelOutputError(
+                model_id,
+                f"{name!r} has shape {array.shape} for a batch of {n}, expected {shape}",
+            )
+    if n and int(codes.max()) >= metadata.K:
+        raise ModelOutputError(
+            model_id,
+            f"codes must be in [0, {metadata.K}), got {int(codes.max())}",
+        )
+    if not np.all(np.isfinite(embedding)):
+        raise ModelOutputError(model_id, "the embedding holds NaN or infinite values")
+
+
 class OnnxEncoder:
     """An onnxruntime session over a validated `ModelArtifact`.
 
@@ -80,6 +144,8 @@ class OnnxEncoder:
             (``cuda`` still falls back to the CPU, with a warning, when CUDA fails).
         max_batch: Largest batch handed to onnxruntime at once; larger inputs are split.
         intra_op_threads: onnxruntime CPU threads; None lets onnxruntime choose.
+        run_timeout_s: A batch running longer is stopped with `EncoderError`; None never
+            stops one. A defence in depth: `graph_policy` already refuses loops.
 
     Raises:
         EncoderError: if onnxruntime cannot load the model on any provider.
@@ -92,12 +158,16 @@ class OnnxEncoder:
         device: Device = "auto",
         max_batch: int = 64,
         intra_op_threads: int | None = None,
+        run_timeout_s: float | None = DEFAULT_RUN_TIMEOUT_S,
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        if run_timeout_s is not None and not run_timeout_s > 0:
+            raise ValueError(f"run_timeout_s must be > 0 or None, got {run_timeout_s}")
         self._artifact = artifact
+        self._run_timeout_s = run_timeout_s
         self._max_batch = max_batch if artifact.input_batch_dynamic else 1
         self._session, self._provider = _open_session(
             artifact, device=device, intra_op_threads=intra_op_threads
@@ -139,7 +209,8 @@ class OnnxEncoder:
         Raises:
             TypeError: if `images` is not a uint8 numpy array.
             ValueError: if its shape is not (N, S, S, 3) for this model's S.
-            EncoderError: if onnxruntime fails to run.
+            ModelOutputError: if the model's outputs fail `check_encoded`.
+            EncoderError: if onnxruntime fails to run or a batch outlasts the time limit.
         """
         meta = self._artifact.metadata
         if not isinstance(images, np.ndarray):
@@ -165,16 +236,38 @@ class OnnxEncoder:
 
     def _run(
         self, chunk: npt.NDArray[np.uint8]
-    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]:
+        import onnxruntime as ort
+
+        options = ort.RunOptions()
+        options.log_severity_level = _ORT_QUIET
+        timer = None
+        if self._run_timeout_s is not None:
+
+            def stop() -> None:
+                options.terminate = True
+
+            timer = threading.Timer(self._run_timeout_s, stop)
+            timer.daemon = True
+            timer.start()
         try:
             emb, cod = self._session.run(
-                [EMBEDDING_NAME, CODES_NAME], {INPUT_NAME: chunk}
+                [EMBEDDING_NAME, CODES_NAME], {INPUT_NAME: chunk}, options
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
+            if options.terminate:
+                raise EncoderError(
+                    f"model {self._artifact.model_id!r} ran longer than "
+                    f"{self._run_timeout_s:g} s on a batch of {len(chunk)}; stopped"
+                ) from exc
             raise EncoderError(
                 f"onnxruntime failed on a batch of {len(chunk)}: {exc}"
             ) from exc
-        return np.asarray(emb, dtype=np.float32), np.asarray(cod, dtype=np.uint8)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        check_encoded(emb, cod, metadata=self._artifact.metadata, n=len(chunk))
+        return emb, cod
 
 
 def available_devices() -> list[str]:

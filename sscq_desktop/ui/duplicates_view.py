@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.errors import user_message
 from sscq_desktop.ui.library_backend import LibraryBackend, Photo
 from sscq_desktop.ui.signals import emit
@@ -108,9 +109,11 @@ class DuplicatesView(QWidget):
             parent = QTreeWidgetItem([f"Group {n} — {len(group)} photos", ""])
             self.tree.addTopLevelItem(parent)
             for photo in group:
-                child = QTreeWidgetItem([photo.path.name, str(photo.folder)])
+                child = QTreeWidgetItem(
+                    [display_path(photo.path.name), display_path(photo.folder)]
+                )
                 child.setData(0, Qt.ItemDataRole.UserRole, photo)
-                child.setToolTip(0, str(photo.path))
+                child.setToolTip(0, display_path(photo.path))
                 child.setSizeHint(0, QSize(_ICON, _ICON + 4))
                 self._set_icon(child, photo.path)
                 parent.addChild(child)

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.library_backend import FailedPhoto
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -74,9 +75,11 @@ class FailedPhotosModel(QAbstractTableModel):
             return None
         photo = self._photos[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (photo.path.name, str(photo.path.parent), photo.reason)[
-                index.column()
-            ]
+            return (
+                display_path(photo.path.name),
+                display_path(photo.path.parent),
+                photo.reason,
+            )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{photo.path}\n{photo.reason}"
         if role == FAILED_PHOTO_ROLE:

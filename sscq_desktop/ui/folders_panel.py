@@ -1,7 +1,8 @@
 """`FoldersPanel`: the watched folders with their photo counts and status; add and remove.
 
 Shows what `LibraryBackend.folders()` reported last; it never touches the disk itself.
-A folder that disappeared is shown in red with the reason, not hidden.
+A folder that cannot be read (unplugged drive, unmounted share) is offline: shown in
+red with the reason, not hidden; its photos stay in the library until it is removed.
 """
 
 from __future__ import annotations
@@ -22,20 +23,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.library_backend import FolderState
 from sscq_desktop.ui.signals import emit
 
 _STATUS_TEXT = {
     "ok": "",
     "indexing": "indexing…",
-    "missing": "missing on disk",
+    "missing": "offline, photos kept",
     "error": "error",
 }
 
 
 def folder_label(folder: FolderState) -> str:
     """What a folder row says: name, count and (if not ok) its status."""
-    name = folder.path.name or str(folder.path)
+    name = display_path(folder.path.name or folder.path)
     noun = "photo" if folder.photo_count == 1 else "photos"
     text = f"{name}  —  {folder.photo_count:,} {noun}"
     status = _STATUS_TEXT.get(folder.status, folder.status)
@@ -85,7 +87,7 @@ class FoldersPanel(QWidget):
         self.list_widget.clear()
         for folder in self._folders:
             item = QListWidgetItem(folder_label(folder))
-            tip = str(folder.path)
+            tip = display_path(folder.path)
             if folder.error:
                 tip += f"\n{folder.error}"
             item.setToolTip(tip)

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.library_backend import Photo
 from sscq_desktop.ui.settings import GallerySort
 from sscq_desktop.ui.thumbnail_list_model import ThumbnailListModel
@@ -156,11 +157,11 @@ class GalleryModel(ThumbnailListModel):
             return None
         photo = self._photos[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return photo.path.name
+            return display_path(photo.path.name)
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnail(photo.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(photo.path)
+            return display_path(photo.path)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(self.thumbnail_size + 16, self.thumbnail_size + 28)
         if role == PHOTO_ROLE:

@@ -18,8 +18,10 @@ from typing import Any
 from sscq_desktop.library import retrain_request
 from sscq_desktop.library.catalog import CatalogReader
 from sscq_desktop.library.library import Library
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import ModelRecord, PhotoId
+from sscq_desktop.library.root_status import folder_problems
 from sscq_desktop.ui.library_backend import (
     FailedPhoto,
     FolderState,
@@ -52,9 +54,13 @@ class LibraryAdapter:
     def folders(self) -> Sequence[FolderState]:
         out = []
         reader = self._reader()
+        problems = folder_problems(reader)
         for folder in self.library.folders():
             count = reader.count_indexed_under(folder.path)
-            if folder.path.is_dir():
+            problem = problems.get(folder.id)
+            if problem is None and folder.offline:
+                problem = "could not be read at the last scan"
+            if problem is None:
                 out.append(FolderState(folder.path, count))
             else:
                 out.append(
@@ -62,7 +68,9 @@ class LibraryAdapter:
                         folder.path,
                         count,
                         "missing",
-                        f"{folder.path} is no longer on disk (deleted, moved or unmounted)",
+                        f"{display_path(folder.path)} is offline: {problem}. Its "
+                        "photos are kept and come back without re-indexing; remove "
+                        "the folder to forget them.",
                     )
                 )
         return out

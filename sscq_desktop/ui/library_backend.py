@@ -82,7 +82,8 @@ class FolderState:
     Attributes:
         path: The folder.
         photo_count: Photos indexed in it.
-        status: ``"ok"``, ``"indexing"``, ``"missing"`` (gone from disk) or ``"error"``.
+        status: ``"ok"``, ``"indexing"``, ``"missing"`` (offline: gone from disk,
+            unmounted or unreadable; its photos are kept) or ``"error"``.
         error: Why it is not ok, for display.
     """
 

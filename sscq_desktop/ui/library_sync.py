@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.gallery_model import (
     GalleryUpdate,
@@ -121,8 +122,8 @@ class LibrarySync(QObject):
         window.results_panel.set_folders(folders)
         missing = [f for f in folders if f.status == "missing"]
         if missing:
-            names = ", ".join(str(f.path) for f in missing)
-            window.last_error = f"Folder no longer on disk: {names}"
+            names = ", ".join(display_path(f.path) for f in missing)
+            window.last_error = f"Folder offline (photos kept): {names}"
             window.status_bar.showMessage(window.last_error, 30_000)
 
     def summary(self) -> str:

@@ -16,6 +16,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.gallery_model import PHOTO_ROLE
 from sscq_desktop.ui.library_backend import Hit
 from sscq_desktop.ui.thumbnail_list_model import ThumbnailListModel
@@ -61,12 +62,12 @@ class ResultsModel(ThumbnailListModel):
             return None
         hit = self._hits[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{hit.path.name}\n{format_score(hit.score)} similar"
+            return f"{display_path(hit.path.name)}\n{format_score(hit.score)} similar"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnail(hit.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"{hit.path}\nSimilarity {format_score(hit.score)} "
+                f"{display_path(hit.path)}\nSimilarity {format_score(hit.score)} "
                 f"({SCORE_MEANING}); code distance {hit.distance:.3f}"
             )
         if role == Qt.ItemDataRole.SizeHintRole:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.library_backend import FolderState, Hit, LibraryBackend, Photo
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
@@ -176,10 +177,12 @@ class ResultsPanel(QWidget):
         self.scope_combo.clear()
         self.scope_combo.addItem("All folders", None)
         for folder in folders:
-            self.scope_combo.addItem(folder.path.name or str(folder.path), folder.path)
+            self.scope_combo.addItem(
+                display_path(folder.path.name or folder.path), folder.path
+            )
             self.scope_combo.setItemData(
                 self.scope_combo.count() - 1,
-                str(folder.path),
+                display_path(folder.path),
                 Qt.ItemDataRole.ToolTipRole,
             )
         index = self.scope_combo.findData(current) if current is not None else 0
@@ -233,7 +236,7 @@ class ResultsPanel(QWidget):
     def _set_query(self, query: Query) -> None:
         self.query = query
         self.query_label.setText(query.label)
-        self.query_label.setToolTip(str(query.path))
+        self.query_label.setToolTip(display_path(query.path))
         self.count_label.setText("Searching…")
         pix = self._loader.pixmap(query.path, _QUERY_ICON)
         self.query_icon.setPixmap(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,34 @@ def library(
     open_library: Callable[..., Library], tiny_artifact: ModelArtifact
 ) -> Library:
     return open_library(tiny_artifact)
+
+
+@pytest.fixture
+def watching(library: Library) -> Iterator[Callable[..., None]]:
+    """Start `library.watch` in a thread: watching(**options); stopped at the end."""
+    threads: list[tuple[threading.Thread, threading.Event]] = []
+    errors: list[BaseException] = []
+
+    def start(**options: object) -> None:
+        cancel, watching = threading.Event(), threading.Event()
+
+        def run() -> None:
+            try:
+                for progress in library.watch(cancel=cancel, **options):  # type: ignore[arg-type]
+                    if progress.phase == "watch":
+                        watching.set()
+            except BaseException as exc:  # surfaced by the fixture
+                errors.append(exc)
+                watching.set()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        threads.append((thread, cancel))
+        assert watching.wait(timeout=20)
+
+    yield start
+    for thread, cancel in threads:
+        cancel.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert not errors, errors

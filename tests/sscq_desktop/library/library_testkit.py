@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -57,3 +59,13 @@ class Counter:
 
     def factory(self, artifact: ModelArtifact) -> CountingEncoder:
         return CountingEncoder(artifact, self)
+
+
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float = 20.0, interval: float = 0.05
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(interval)

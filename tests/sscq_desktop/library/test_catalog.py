@@ -56,8 +56,7 @@ def test_migrates_a_version_2_catalog_to_crash_counts(tmp_path: Path) -> None:
 
     cat = Catalog(path)
 
-    assert SCHEMA_VERSION == 3
-    assert cat._one("PRAGMA user_version")[0] == 3
+    assert cat._one("PRAGMA user_version")[0] == SCHEMA_VERSION
     assert cat._rows("SELECT path, status, error, decode_crashes FROM images") == [
         ("/photos/a.jpg", "error", "broken", 0)
     ]

@@ -1,55 +1,15 @@
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from library_testkit import wait_until
 
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
 from sscq_desktop.library.watcher import FolderWatcher, _collapse
-
-
-def wait_until(
-    condition: Callable[[], bool], *, timeout: float = 20.0, interval: float = 0.05
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(interval)
-
-
-@pytest.fixture
-def watching(library: Library, tmp_path: Path) -> Iterator[Callable[..., None]]:
-    threads: list[tuple[threading.Thread, threading.Event]] = []
-    errors: list[BaseException] = []
-
-    def start(**options: object) -> None:
-        cancel, watching = threading.Event(), threading.Event()
-
-        def run() -> None:
-            try:
-                for progress in library.watch(cancel=cancel, **options):  # type: ignore[arg-type]
-                    if progress.phase == "watch":
-                        watching.set()
-            except BaseException as exc:  # surfaced by the fixture
-                errors.append(exc)
-                watching.set()
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        threads.append((thread, cancel))
-        assert watching.wait(timeout=20)
-
-    yield start
-    for thread, cancel in threads:
-        cancel.set()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-    assert not errors, errors
 
 
 @pytest.mark.parametrize("force_polling", [False, True], ids=["native", "polling"])

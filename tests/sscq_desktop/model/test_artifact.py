@@ -242,14 +242,14 @@ def test_external_data_outside_the_model_folder_is_refused(
     tmp_path: Path, tiny_artifact: Any
 ) -> None:
     proto = onnx.load(str(tiny_artifact.path))
-    tensor = proto.graph.initializer[1]  # the projection W
+    tensor = next(t for t in proto.graph.initializer if t.name == "W")
     tensor.data_location = onnx.TensorProto.EXTERNAL
     entry = tensor.external_data.add()
     entry.key, entry.value = "location", "../../etc/passwd"
     tensor.ClearField("raw_data")
     bad = tmp_path / "ext.onnx"
     bad.write_bytes(proto.SerializeToString())
-    with pytest.raises(ArtifactError, match="external data outside the model's folder"):
+    with pytest.raises(ArtifactError, match="'W' keeps its data in an external file"):
         read_artifact(bad)
 
 
@@ -267,3 +267,73 @@ def test_metadata_with_unserialisable_training_is_refused() -> None:
     )
     with pytest.raises(ArtifactError, match="not JSON-serialisable"):
         bad.to_json()
+
+
+def _write_with_metadata_bytes(path: Path, text: bytes) -> Path:
+    """A valid tiny artifact whose ``sscq`` metadata holds exactly these bytes."""
+    placeholder = "\x01" * len(text)  # same length: no protobuf length prefix changes
+    meta, projection = make_tiny_metadata()
+    graph = build_tiny_graph(size=32, codebooks=meta.codebooks, projection=projection)
+    write_artifact(graph, meta, path)
+    proto = onnx.load(str(path))
+    for prop in proto.metadata_props:
+        if prop.key == METADATA_KEY:
+            prop.value = placeholder
+    data = proto.SerializeToString()
+    assert data.count(placeholder.encode()) == 1
+    path.write_bytes(data.replace(placeholder.encode(), text))
+    return path
+
+
+def _deep_json_model(path: Path, depth: int) -> Path:
+    meta, projection = make_tiny_metadata()
+    graph = build_tiny_graph(size=32, codebooks=meta.codebooks, projection=projection)
+    write_artifact(graph, meta, path)
+    proto = onnx.load(str(path))
+    for prop in proto.metadata_props:
+        if prop.key == METADATA_KEY:
+            raw = json.loads(prop.value)
+            prop.value = (
+                prop.value[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}"
+            )
+            assert "deep" not in raw
+    path.write_bytes(proto.SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b'\xff\xfe{"model_id": "x"}', b'{"model_id": "caf\xe9"}'],
+    ids=["utf16-looking", "latin1-inside-a-string"],
+)
+def test_metadata_that_is_not_utf8_is_refused_naming_the_file(
+    tmp_path: Path, text: bytes
+) -> None:
+    path = _write_with_metadata_bytes(tmp_path / "latin1.onnx", text)
+    with pytest.raises(
+        ArtifactError,
+        match=r"model file .*latin1\.onnx is invalid: its 'sscq' metadata is not "
+        r"valid UTF-8 text \(byte 0x(ff|e9) at position \d+\)",
+    ):
+        read_artifact(path)
+
+
+def test_metadata_nested_100k_deep_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = _deep_json_model(tmp_path / "deep.onnx", 100_000)
+    with pytest.raises(
+        ArtifactError,
+        match=r"model file .*deep\.onnx is invalid: metadata is not valid JSON: "
+        r"it is nested too deeply",
+    ):
+        read_artifact(path)
+
+
+def test_metadata_with_an_integer_too_long_to_parse_is_refused(tmp_path: Path) -> None:
+    path = _write_with_raw_metadata(tmp_path / "big.onnx", lambda raw: None)
+    proto = onnx.load(str(path))
+    for prop in proto.metadata_props:
+        if prop.key == METADATA_KEY:
+            prop.value = prop.value.replace('"M": 8', '"M": ' + "9" * 5000)
+    path.write_bytes(proto.SerializeToString())
+    with pytest.raises(ArtifactError, match="metadata is not valid JSON"):
+        read_artifact(path)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hostile_models import BadOutput, tiny_graph, with_bad_output, with_loop, write_raw
 
 from sscq_desktop.core import encode
-from sscq_desktop.model.encoder import CPU_PROVIDER, OnnxEncoder, available_devices
+from sscq_desktop.model.artifact import ModelArtifact, read_artifact
+from sscq_desktop.model.encoder import (
+    CPU_PROVIDER,
+    EncoderError,
+    ModelOutputError,
+    OnnxEncoder,
+    available_devices,
+)
 
 
 def _images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
@@ -107,3 +116,40 @@ def test_resized_copies_get_nearby_embeddings(
     )
     emb = OnnxEncoder(tiny_artifact, device="cpu").encode(batch).embedding
     assert np.linalg.norm(emb[0] - emb[1]) < np.linalg.norm(emb[0] - emb[2])
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("codes", r"codes must be in \[0, 16\), got (1[6-9]|2\d|3[01])"),
+        ("nan", "NaN or infinite"),
+        (
+            "wide",
+            r"'embedding' has shape \(3, 33\) for a batch of 3, expected \(3, 32\)",
+        ),
+    ],
+)
+def test_outputs_outside_the_contract_are_refused(
+    kind: BadOutput, message: str, tmp_path: Path
+) -> None:
+    """Codes >= K, NaN and a wider embedding than declared never reach the caller."""
+    graph, meta = tiny_graph()
+    proto = with_bad_output(graph, kind)
+    artifact = read_artifact(write_raw(proto, meta, tmp_path / f"{kind}.onnx"))
+    encoder = OnnxEncoder(artifact, device="cpu")
+    with pytest.raises(ModelOutputError, match=message) as caught:
+        encoder.encode(_images(3))
+    assert caught.value.model_id == meta.model_id
+    assert f"model {meta.model_id!r} produced invalid output" in str(caught.value)
+
+
+def test_a_batch_that_runs_too_long_is_stopped(tmp_path: Path) -> None:
+    """Defence in depth behind the operator allowlist: a 1e15-iteration Loop ends."""
+    graph, meta = tiny_graph()
+    path = write_raw(with_loop(graph), meta, tmp_path / "loop.onnx")
+    artifact = ModelArtifact(path=path, metadata=meta)  # past read_artifact's refusal
+    encoder = OnnxEncoder(artifact, device="cpu", run_timeout_s=0.5)
+    started = time.monotonic()
+    with pytest.raises(EncoderError, match=r"ran longer than 0\.5 s on a batch of 1"):
+        encoder.encode(_images(1))
+    assert time.monotonic() - started < 30

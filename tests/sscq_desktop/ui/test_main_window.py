@@ -175,8 +175,8 @@ def test_deleted_folder_is_shown_not_fatal(
         window.rescan_action.trigger()
     qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
     texts = [window.folders_panel.list_widget.item(i).text() for i in range(2)]
-    assert any("missing on disk" in t for t in texts)
-    assert "no longer on disk" in (window.last_error or "")
+    assert any("offline, photos kept" in t for t in texts)
+    assert "offline (photos kept)" in (window.last_error or "")
     assert window.isVisible()
     with qtbot.waitSignal(window.results_panel.results_ready, timeout=10_000):
         window.search_by_file(a / "beach.jpg")  # the app keeps working

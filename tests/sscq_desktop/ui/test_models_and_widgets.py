@@ -75,7 +75,7 @@ def test_folders_panel_marks_missing_folders(qtbot: QtBot) -> None:
         [FolderState(Path("/p/a"), 3), FolderState(Path("/p/b"), 1, "missing", "gone")]
     )
     assert panel.list_widget.item(0).text() == "a  —  3 photos"
-    assert "missing on disk" in panel.list_widget.item(1).text()
+    assert "offline, photos kept" in panel.list_widget.item(1).text()
     assert "gone" in panel.list_widget.item(1).toolTip()
 
 
