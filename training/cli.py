@@ -130,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the onnxruntime vs PyTorch check",
     )
 
+    pk = sub.add_parser(
+        "pack-corpus",
+        help="copy the training split of labeled folders, small, for a GPU machine",
+    )
+    pk.add_argument("sources", nargs="+", type=Path, help="labeled photo folders")
+    pk.add_argument("--out", required=True, type=Path, help="destination folder")
+    pk.add_argument(
+        "--per-class", type=int, default=100, help="photos per class subfolder at most"
+    )
+    pk.add_argument(
+        "--size", type=int, default=64, help="square side of the packed photos (px)"
+    )
+    pk.add_argument("--quality", type=int, default=90, help="JPEG quality")
+
     be = sub.add_parser(
         "benchmark", help="throughput table, CIFAR-10 CPU comparison, or the GPU recipe"
     )
@@ -270,6 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         return _evaluate(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "pack-corpus":
+        from training.corpus_pack import pack_corpus
+
+        packed = pack_corpus(
+            args.sources, args.out, per_class=args.per_class, size=args.size,
+            quality=args.quality,
+        )  # fmt: skip
+        print(json.dumps([vars(p) for p in packed], indent=2))
+        return 0
     from training.benchmark import run_benchmark
 
     print(json.dumps(run_benchmark(args), indent=2))

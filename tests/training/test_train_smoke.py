@@ -255,3 +255,19 @@ def test_time_budget_refits_the_schedule_when_the_machine_slows_down(
     assert totals[-1] < max(totals)  # the schedule shrank to the slower pace
     assert sched.step == sched.total_steps  # ... and still completed its cosine
     assert sched.elapsed_s < 0.1 * 60 * 1.15
+
+
+def test_gpu_photo_recipe_runs_on_the_cpu_at_tiny_size(
+    photo_folder, cache_dir, tmp_path
+):
+    cfg = apply_overrides(
+        load_recipe("photos_gpu"),
+        [
+            f'data.path="{photo_folder}"', 'run.device="cpu"', "run.compile=false",
+            "model.width=0.25", "optim.batch_size=16", "optim.max_steps=2",
+            "loss.k_pn=5", "data.image_size=32", "data.store_size=40", "run.threads=1",
+        ],
+    )  # fmt: skip
+    result, events = run(cfg, tmp_path / "gpu")
+    assert result.schedule.step == 2 and cfg.model.backbone == "convpool"
+    assert not result.schedule.evals  # holdout 0: the packed corpus has no queries
