@@ -119,17 +119,25 @@ def estimate_quality(
         for name, imgs in views.items()
     }
     book, dist = meta.codebooks, meta.distance
+    order = np.random.default_rng(seed)
+
+    def ranked(queries: str, database: str, top: int) -> npt.NDArray[np.int64]:
+        """Ids of the `top` nearest `database` codes; ties in a fresh random order.
+
+        Search breaks ties by position; a collapsed model (every code equal) would then
+        return the same "neighbours" for every edit. Shuffling the database per search
+        makes ties count as what they are: no information.
+        """
+        perm = order.permutation(n)
+        codes = enc[database].codes[perm]
+        _, ids = adc_search(enc[queries].embedding, book, codes, top, distance=dist)
+        return np.asarray(perm[ids], dtype=np.int64)
 
     def neighbours(view: str) -> npt.NDArray[np.int64]:
-        e = enc[view]
-        _, ids = adc_search(e.embedding, book, e.codes, k + 1, distance=dist)
-        return _drop_self(ids, k)
+        return _drop_self(ranked(view, view, k + 1), k)
 
     def copy_ranks(view: str) -> npt.NDArray[np.int64]:
-        _, ids = adc_search(
-            enc[view].embedding, book, enc["original"].codes, n, distance=dist
-        )
-        hit = ids == np.arange(n)[:, None]
+        hit = ranked(view, "original", n) == np.arange(n)[:, None]
         return np.asarray(np.argmax(hit, axis=1), dtype=np.int64)  # 0 = found first
 
     strong_ranks = copy_ranks("strong_a")

@@ -86,3 +86,10 @@ def test_edits_keep_the_photo_recognisable_and_differ_by_strength():
 def test_too_few_photos_is_a_clear_error(encoder):
     with pytest.raises(ValueError, match="at least 12 photos"):
         estimate_quality(encoder, photos(5), k=10)
+
+
+def test_ties_carry_no_information(collapsed_encoder):
+    # Every code is the same: neighbour sets from two edits must agree only by chance.
+    est = estimate_quality(collapsed_encoder, photos(40), k=5)
+    assert est.neighbour_agreement_mild < 0.5
+    assert est.neighbour_agreement_strong < 0.5
