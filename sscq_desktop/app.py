@@ -129,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from sscq_desktop.library.path_text import PrintableLogFormatter
     from sscq_desktop.ui.errors import show_exception
 
     args = list(sys.argv if argv is None else argv)
@@ -139,11 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("SSCQ Desktop")
     app.setOrganizationName("sscq-desktop")
     paths = app_paths().ensure()
-    logging.basicConfig(
-        level=logging.INFO,
-        filename=str(paths.log_dir / "app.log"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    # Log lines quote file names: escaped, so a name cannot forge a line of app.log.
+    handler = logging.FileHandler(paths.log_dir / "app.log", encoding="utf-8")
+    handler.setFormatter(
+        PrintableLogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     tune_interpreter_for_gui()
 
     def excepthook(

@@ -27,6 +27,7 @@ from sscq_desktop.cli.output import (
     EXIT_USAGE,
 )
 from sscq_desktop.cli.parser import build_parser
+from sscq_desktop.library.path_text import PrintableLogFormatter
 
 __all__ = [
     "EXIT_FAILURE",
@@ -50,9 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Log lines quote file names: escaped, so a name cannot forge a line (stderr).
+    stderr = logging.StreamHandler()
+    stderr.setFormatter(PrintableLogFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[stderr]
     )
     if args.command is None:
         return _start_gui()

@@ -69,9 +69,11 @@ def run_index(args: argparse.Namespace) -> int:
                 f"{ingest.errors} failed (see `sscq-desktop status`)"
             )
             for path in scan.offline:
-                print(f"offline, photos kept: {display_path(path)}")
+                print(f"offline, photos kept: {terminal_text(display_path(path))}")
             for path in scan.unreadable:
-                print(f"cannot be read, photos kept: {display_path(path)}")
+                print(
+                    f"cannot be read, photos kept: {terminal_text(display_path(path))}"
+                )
     return EXIT_OK
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING, TextIO, TypeVar
+
+from sscq_desktop.library.path_text import printable_text
 
 if TYPE_CHECKING:
     from sscq_desktop.library.progress import Progress
@@ -23,14 +24,6 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_NO_MODEL = 3
 EXIT_INTERRUPTED = 130
-
-# What a terminal would act on instead of showing: C0 and C1 controls (escape sequences,
-# newlines, carriage returns), DEL, bidirectional overrides that reorder what is shown,
-# and lone surrogates (bytes of a name that is not UTF-8).
-_UNSHOWABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def drive(job: Generator[Progress, None, T], args: argparse.Namespace, label: str) -> T:
@@ -132,8 +125,8 @@ def terminal_text(text: str) -> str:
 
     File names are untrusted: one holding ``\x1b[31m`` or a newline would recolour the
     terminal or forge output lines. Such characters are written as Python escapes
-    (``\x1b``, ``\n``, ``\u202e``); a byte of a name that is not UTF-8 as ``\xe9``.
-    Everything else, accents and emoji included, is left as it is.
+    (``\x1b``, ``\n``, ``\u202e``); a byte of a name that is not UTF-8 as ``\xe9``
+    (`sscq_desktop.library.path_text.printable_text`, which log lines use too).
 
     Args:
         text: A file name, path or message that may hold such characters.
@@ -141,17 +134,7 @@ def terminal_text(text: str) -> str:
     Returns:
         The text with each of them escaped.
     """
-    return _UNSHOWABLE.sub(_escape, text)
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    code = ord(char)
-    if char in _NAMED:
-        return _NAMED[char]
-    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of one undecodable byte
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return printable_text(text)
 
 
 def _duration(seconds: float) -> str:

@@ -7,8 +7,10 @@ subcommand's ``handler`` lives in the module of its role; nothing here runs a co
 from __future__ import annotations
 
 import argparse
-import math
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sscq_desktop import __version__
 from sscq_desktop.cli.doctor import run_doctor
@@ -206,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 MAX_TOP = 1_000_000_000
 """Largest ``--top``: more than any library holds."""
 
+_Number = TypeVar("_Number", int, float)
+
 
 # argparse names these functions in its errors ("invalid _positive_int value: 'x'"):
 # renaming them changes what users see.
@@ -224,32 +228,40 @@ def _positive_int(text: str) -> int:
 
 
 def _result_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_TOP:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer from 1 to {MAX_TOP}, got {text!r}"
-        )
-    return value
+    return _in_range(text, int, 1, MAX_TOP, f"an integer from 1 to {MAX_TOP}")
 
 
 def _distance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
+    return _in_range(text, float, 0.0, sys.float_info.max, "a finite number >= 0")
 
 
 def _score(text: str) -> float:
+    return _in_range(text, float, 0.0, 1.0, "between 0 and 1")
+
+
+def _in_range(
+    text: str, parse: Callable[[str], _Number], low: _Number, high: _Number, what: str
+) -> _Number:
+    """`text` as a number from `low` to `high`, or an argparse error naming the range.
+
+    Args:
+        text: The option's value as typed.
+        parse: `int` or `float`.
+        low: Smallest value allowed.
+        high: Largest value allowed (``sys.float_info.max`` refuses only infinity).
+        what: The range in words, for the error: ``"between 0 and 1"``.
+
+    Returns:
+        The parsed value.
+
+    Raises:
+        argparse.ArgumentTypeError: if `text` is not a number of that kind, or is NaN
+            (which compares false with everything) or outside the range.
+    """
     try:
-        value = float(text)
+        value = parse(text)
     except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:  # nan compares false: refused too
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return value

@@ -26,7 +26,11 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from sscq_desktop.library.decode_budget import DecodeBudget, DecodeBudgetError
+from sscq_desktop.library.decode_budget import (
+    DecodeBudget,
+    DecodeBudgetError,
+    DecodeBudgetTimeoutError,
+)
 from sscq_desktop.model.preprocessing import ResizePolicy, draft_request
 
 logger = logging.getLogger(__name__)
@@ -197,6 +201,10 @@ def _decode(
             out = _to_rgb(out)
             if out is not im:
                 im.close()  # free the full-size bitmap before its bytes are given back
+    except (
+        DecodeBudgetTimeoutError
+    ) as exc:  # no room came: not the file's size at fault
+        raise ImageLoadError(f"{raw_w}x{raw_h} {im.mode} {fmt}: {exc}") from None
     except DecodeBudgetError as exc:
         raise DecodeBudgetError(f"{raw_w}x{raw_h} {im.mode} {fmt} {exc}") from None
     upright = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)

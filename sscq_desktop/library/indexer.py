@@ -121,6 +121,7 @@ class Indexer:
             if not self._check_root(folder):
                 offline.append(folder.path)
                 continue
+            start = len(disk)
             for entry in walk_images(
                 folder.path,
                 folder.id,
@@ -132,6 +133,11 @@ class Indexer:
                 meter.advance()
                 if meter.done % 1000 == 0:
                     yield meter.snapshot(display_path(folder.path))
+            if not is_cancelled(cancel) and not self._check_root(folder):
+                # Ejected while being walked: the folders not reached yet vanished,
+                # which is no deletion. Keep all its photos, as for any offline root.
+                del disk[start:]
+                offline.append(folder.path)
         if is_cancelled(cancel):
             return ScanSummary(len(disk), 0, 0, 0, 0, 0)
         rec = reconcile(
@@ -321,6 +327,13 @@ class Indexer:
         )
 
     def _recheck_roots(self, watcher: FolderWatcher) -> None:
+        """Look at every root (every 1-5 s while watching); rescan one that is back.
+
+        The catalog is written only when a root's state changes (`check_root`), so an
+        idle watch costs no write transactions. The probe runs on the watch thread: a
+        root on a network share whose server stopped answering may block it in
+        ``stat`` or ``scandir`` until the kernel times the mount out.
+        """
         for folder in self._catalog.folders():
             was_offline = folder.offline
             online = self._check_root(folder)
@@ -368,6 +381,11 @@ class Indexer:
             disk.extend(
                 walk_images(path, root.id, exclude=self._exclude, unreadable=protected)
             )
+        # A root ejected while its paths were walked: what vanished is no deletion.
+        gone = [r.path for r in roots if online.get(r.path) and not self._check_root(r)]
+        if gone:
+            disk = [f for f in disk if not any(f.path.is_relative_to(g) for g in gone)]
+            protected.extend(gone)
         rec = reconcile(
             disk,
             self._catalog.known_files(under=scoped),

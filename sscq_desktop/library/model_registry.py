@@ -112,14 +112,15 @@ class ModelRegistry:
         try:
             if copied_here:
                 _copy_atomic(source, dest)
-                if companion.is_file():  # not a link: refused above
-                    _copy_atomic(companion, dest.with_suffix(".pt"))
             copied = read_artifact(dest)  # validate what will actually be loaded
             verify(copied)
+            # The companion only once the model is accepted: a refused import leaves
+            # a checkpoint already in models/ (a registered model's) as it was.
+            if copied_here and companion.is_file():  # not a link: refused above
+                _copy_atomic(companion, dest.with_suffix(".pt"))
         except BaseException:
-            if copied_here:
+            if copied_here:  # the model file written here, never a companion
                 dest.unlink(missing_ok=True)
-                dest.with_suffix(".pt").unlink(missing_ok=True)
             raise
         return self._register(copied, dest, origin)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,13 @@ from sscq_desktop.library.duplicates import find_near_duplicates
 from sscq_desktop.library.image_loader import load_image
 from sscq_desktop.library.model_manager import ModelManager, NoModelError
 from sscq_desktop.library.progress import Progress
-from sscq_desktop.library.records import DuplicateGroup, PhotoId, SearchHit
+from sscq_desktop.library.records import (
+    DuplicateGroup,
+    FolderRecord,
+    PhotoId,
+    SearchHit,
+)
+from sscq_desktop.library.root_status import RootProbeCache
 from sscq_desktop.library.search_service import CodeIndex
 from sscq_desktop.library.thread_readers import ThreadReaders
 from sscq_desktop.model.preprocessing import to_model_input
@@ -52,6 +58,7 @@ class Searcher:
         self._index: CodeIndex | None = None
         self._index_built_at = 0.0
         self._generation = 0
+        self._roots = RootProbeCache()
 
     def bump(self, *, force: bool = False) -> None:
         """Note a write: the snapshot is stale (and dropped at once when `force`)."""
@@ -224,6 +231,20 @@ class Searcher:
             for members, dist in groups
         ]
 
+    def _offline_roots(
+        self, folders: Sequence[FolderRecord], paths: Iterable[Path]
+    ) -> list[Path]:
+        """The roots holding any of `paths` that are offline, as flagged or as of now.
+
+        Photos of an offline root (unplugged drive) are kept and found, but marked.
+        The catalog's flag is set by scans and the watcher only; a root not flagged is
+        also probed now (once per distinct root with hits, reused for a second or two),
+        so a drive unplugged since the last scan is marked at once.
+        """
+        roots = {f.path: f.offline for f in folders}
+        holding = {r for p in paths for r in roots if p.is_relative_to(r)}
+        return [r for r in holding if roots[r] or self._roots.offline(r)]
+
     def _encode_query(
         self, model_id: str, image: Image.Image
     ) -> npt.NDArray[np.float32]:
@@ -261,8 +282,7 @@ class Searcher:
             exclude_ids=exclude,
         )
         paths = reader.paths_of(pid for pid, _ in found)
-        # Photos of an offline root (unplugged drive) are kept and found, but marked.
-        offline = [f.path for f in reader.folders() if f.offline]
+        offline = self._offline_roots(reader.folders(), paths.values())
         return [
             SearchHit(
                 PhotoId(pid),

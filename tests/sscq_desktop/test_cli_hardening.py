@@ -6,6 +6,7 @@ process, or in child processes where processes are the point).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -229,6 +230,39 @@ def test_bad_numbers_are_usage_errors(
     assert argv[-2] in capsys.readouterr().err  # names the option
 
 
+@pytest.mark.parametrize(
+    ("option", "good", "bad", "rule"),
+    [
+        ("--top", "3", ["0", "1e23", "x", "nan"], "an integer from 1 to"),
+        ("--max-distance", "0", ["-1", "inf", "nan", "1e400"], "a finite number >= 0"),
+        ("--min-score", "1", ["-0.1", "1.5", "nan", "inf"], "between 0 and 1"),
+    ],
+)
+def test_range_options_share_one_check_and_one_message(
+    option: str,
+    good: str,
+    bad: list[str],
+    rule: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sscq_desktop.cli.parser import _in_range, build_parser
+
+    parser = build_parser()
+    dest = option.lstrip("-").replace("-", "_")
+    assert getattr(
+        parser.parse_args(["similar", "q.jpg", option, good]), dest
+    ) == float(good)
+    for text in bad:
+        with pytest.raises(SystemExit):
+            parser.parse_args(["similar", "q.jpg", option, text])
+        assert f"argument {option}: must be {rule}" in capsys.readouterr().err
+    # The one helper behind all three: a number of that kind, within the bounds.
+    assert _in_range("7", int, 1, 9, "small") == 7
+    for text in ["0", "10", "7.0", "nan", ""]:
+        with pytest.raises(argparse.ArgumentTypeError, match="must be small, got"):
+            _in_range(text, int, 1, 9, "small")
+
+
 def test_folder_that_does_not_exist_or_is_not_in_the_library_is_refused(
     indexed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -279,3 +313,55 @@ def test_status_and_similar_escape_control_characters_in_names(
     raw = capsys.readouterr().out
     assert "\x1b" not in raw
     assert json.loads(raw)[0]["path"] == str(photos / f"{CONTROL_NAME}.jpg")
+
+
+def test_index_escapes_control_characters_in_an_offline_root(
+    tmp_path: Path,
+    tiny_artifact: ModelArtifact,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    drive = tmp_path / CONTROL_NAME
+    _photo(drive / "a.jpg", seed=1)
+    other = tmp_path / "other"
+    _photo(other / "b.jpg", seed=2)
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(drive)]) == 0
+    drive.rename(tmp_path / "unplugged")
+    capsys.readouterr()
+
+    assert cli.main(["--no-progress", "index", str(other)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "offline, photos kept: " in out
+    assert not any(line.startswith("forged line") for line in out.splitlines())
+
+
+def test_log_lines_on_stderr_escape_control_characters_in_names(
+    tmp_path: Path, tiny_artifact: ModelArtifact
+) -> None:
+    # The warning "<root> is offline" quotes the root's name: in a child process (this
+    # one's logging is pytest's), so the command sets up its own stderr logging.
+    drive = tmp_path / CONTROL_NAME
+    _photo(drive / "a.jpg", seed=1)
+    other = tmp_path / "other"
+    _photo(other / "b.jpg", seed=2)
+    assert cli.main(["--model", str(tiny_artifact.path), "index", str(drive)]) == 0
+    drive.rename(tmp_path / "unplugged")
+
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sscq_desktop.cli",
+            "--no-progress",
+            "index",
+            str(other),
+        ],
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr
+    assert "evil\\x1b[31mred\\nforged line is offline" in child.stderr
+    assert "\x1b" not in child.stderr
+    assert not any(line.startswith("forged") for line in child.stderr.splitlines())

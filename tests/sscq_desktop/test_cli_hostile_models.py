@@ -249,6 +249,32 @@ def test_import_still_copies_a_real_companion_checkpoint(
     assert copied.read_bytes() == b"warm start" and not copied.is_symlink()
 
 
+def test_a_refused_re_import_keeps_the_registered_models_checkpoint(
+    tiny_artifact_factory: Callable[..., ModelArtifact],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A registered model whose .onnx went missing but whose .pt is still in models/:
+    # importing a file under its id that fails the probe must not take the .pt along.
+    model = tiny_artifact_factory(model_id="tiny-pt", filename="m.onnx")
+    model.path.with_suffix(".pt").write_bytes(b"warm start")
+    assert cli.main(["models", "import", str(model.path)]) == cli.EXIT_OK
+    kept = app_paths().models_dir / "tiny-pt.pt"
+    (app_paths().models_dir / "tiny-pt.onnx").unlink()
+
+    for companion in (False, True):
+        bad = _hostile(
+            "onnxruntime-refuses", tmp_path / f"bad{companion}.onnx", "tiny-pt"
+        )
+        if companion:
+            bad.with_suffix(".pt").write_bytes(b"the refused model's checkpoint")
+        capsys.readouterr()
+        assert cli.main(["models", "import", str(bad)]) == cli.EXIT_NO_MODEL
+        assert "cannot be used: onnxruntime" in capsys.readouterr().err
+        assert kept.read_bytes() == b"warm start"
+        assert not (app_paths().models_dir / "tiny-pt.onnx").exists()
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [

@@ -14,13 +14,18 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from sscq_desktop.library.decode_budget import DecodeBudget, DecodeBudgetError
+from sscq_desktop.library.decode_budget import (
+    DecodeBudget,
+    DecodeBudgetError,
+    DecodeBudgetTimeoutError,
+)
 from sscq_desktop.library.image_loader import (
     DEFAULT_MAX_PIXELS,
     ImageLoadError,
@@ -124,8 +129,6 @@ def test_decodes_that_do_not_fit_together_wait_for_each_other() -> None:
         time.sleep(0.2)
         order.append("first done")
         assert budget.in_use == 60  # the second one has not started
-        with budget.reserve(40):  # a small one fits next to the first
-            pass
     waiter.join(timeout=5)
     assert order == ["first done", "second ran"]
     assert budget.in_use == 0
@@ -136,6 +139,101 @@ def test_decodes_that_do_not_fit_together_wait_for_each_other() -> None:
 def _hold(budget: DecodeBudget, nbytes: int, order: list[str]) -> None:
     with budget.reserve(nbytes):
         order.append("second ran")
+
+
+def test_a_large_decode_is_not_starved_by_small_ones_arriving_after_it() -> None:
+    # First come, first served: once the large one waits, small ones that would fit
+    # next to the decode in flight queue behind it (they used to overtake it for as
+    # long as they kept coming, until the ingest's decode timeout failed it).
+    budget = DecodeBudget(100, wait_timeout_s=30)
+    ran: list[str] = []
+    release = threading.Event()
+
+    def decode(name: str, nbytes: int, hold: threading.Event | None = None) -> None:
+        with budget.reserve(nbytes):
+            ran.append(name)
+            if hold is not None:
+                hold.wait(timeout=30)
+
+    threads = [threading.Thread(target=decode, args=("in flight", 60, release))]
+    threads[0].start()
+    _wait_for(lambda: ran == ["in flight"])
+    threads.append(threading.Thread(target=decode, args=("large", 80)))
+    threads[-1].start()
+    _wait_for(lambda: budget.waiting == 1)
+    for i in range(5):  # each fits next to the one in flight (60 + 10 <= 100)
+        threads.append(threading.Thread(target=decode, args=(f"small {i}", 10)))
+        threads[-1].start()
+    _wait_for(lambda: budget.waiting == 6)
+    time.sleep(0.2)
+    assert ran == ["in flight"]  # none overtook the large one
+
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert ran[:2] == ["in flight", "large"]
+    assert sorted(ran[2:]) == [f"small {i}" for i in range(5)]
+    assert budget.in_use == 0 and budget.waiting == 0
+
+
+def test_a_wait_for_a_hung_decode_times_out_and_its_thread_ends() -> None:
+    # A decoder that hangs keeps its bytes: the decodes waiting for them fail after the
+    # wait timeout, and their threads end (they used to block in wait_for for ever,
+    # one more leaked thread each time the ingest replaced its pool).
+    budget = DecodeBudget(100, wait_timeout_s=0.3)
+    hung = threading.Event()
+    errors: list[BaseException] = []
+
+    def hang() -> None:
+        with budget.reserve(90):
+            hung.wait(timeout=30)
+
+    def waiter(nbytes: int) -> None:
+        try:
+            with budget.reserve(nbytes):
+                pass
+        except DecodeBudgetError as exc:
+            errors.append(exc)
+
+    hanging = threading.Thread(target=hang, daemon=True)
+    hanging.start()
+    _wait_for(lambda: budget.in_use == 90)
+    waiters = [
+        threading.Thread(target=waiter, args=(50,), daemon=True) for _ in range(3)
+    ]
+    for thread in waiters:
+        thread.start()
+    for thread in waiters:
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert len(errors) == 3
+    assert all(isinstance(e, DecodeBudgetTimeoutError) for e in errors)
+    assert "waited over 0 s" in str(errors[0])
+    assert budget.waiting == 0 and budget.in_use == 90
+    with budget.reserve(10):  # what fits next to the hung one still goes ahead
+        pass
+    hung.set()
+    hanging.join(timeout=10)
+    assert budget.in_use == 0
+
+
+def test_a_decode_that_waited_too_long_is_a_per_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "wide.png"
+    _write_flat_png(path, 300, 200)  # 240 KB as RGBA
+    budget = DecodeBudget(300_000, wait_timeout_s=0.2)
+    with (
+        budget.reserve(200_000),
+        pytest.raises(ImageLoadError, match="300x200 RGBA PNG: waited over"),
+    ):
+        load_image(path, targets=[(32, "squash")], budget=budget)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_rgba_strip_reduction_matches_a_whole_image_reduction(tmp_path: Path) -> None:

@@ -13,9 +13,11 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from library_testkit import Counter, wait_until
@@ -25,6 +27,7 @@ from sscq_desktop.library.catalog import Catalog
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
 from sscq_desktop.library.root_status import folder_problems
+from sscq_desktop.library.scanner import FileStat, walk_images
 from sscq_desktop.library.schema import SCHEMA_VERSION, connect, migrate
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.paths import app_paths
@@ -226,3 +229,101 @@ def test_an_unreadable_subfolder_keeps_its_photos(
     with Catalog(app_paths().catalog_path) as catalog:
         names = sorted(k.path.name for k in catalog.known_files())
     assert names == ["a.jpg", "b.jpg", "c.jpg"]
+
+
+@pytest.mark.parametrize("how", ["unplugged", "empty mount point"])
+def test_a_root_that_goes_offline_during_the_scan_keeps_its_unwalked_photos(
+    library: Library,
+    tmp_path: Path,
+    make_photo: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    # A drive ejected while a long scan walks it: the folders not walked yet vanish
+    # (FileNotFoundError), which must not read as "their photos were deleted".
+    root = tmp_path / "drive"
+    for i, sub in enumerate(["a", "b", "c"]):
+        make_photo(root / sub / f"p{i}.jpg", seed=i)
+    library.add_folder(root)
+    run_job(library.update())
+    ids = {k.path: k.id for k in library.catalog.known_files()}
+    assert len(ids) == 3
+
+    def walk_then_eject(*args: Any, **kwargs: Any) -> Iterator[FileStat]:
+        for n, entry in enumerate(walk_images(*args, **kwargs)):
+            yield entry
+            if n == 0:
+                root.rename(tmp_path / "drive-away")
+                if how == "empty mount point":
+                    root.mkdir()
+
+    monkeypatch.setattr("sscq_desktop.library.indexer.walk_images", walk_then_eject)
+    summary = run_job(library.scan())
+
+    assert summary.deleted == 0 and summary.offline == (root,)
+    assert {k.path: k.id for k in library.catalog.known_files()} == ids
+    assert library.folders()[0].offline
+
+
+def test_an_idle_watch_writes_the_catalog_only_when_a_root_changes_state(
+    library: Library,
+    watching: Callable[..., None],
+    tmp_path: Path,
+    make_photo: Callable[..., Path],
+) -> None:
+    # The watcher looks at every root each second here: an unchanged root must cost no
+    # BEGIN IMMEDIATE (it would block other writers of the catalog for nothing).
+    root = tmp_path / "drive"
+    _photos(make_photo, root, n=1)
+    library.add_folder(root)
+    watching(debounce_s=0.2, settle_s=0.3, polling_interval_s=0.5)
+    wait_until(lambda: library.stats().ok == 1)
+    time.sleep(1.5)  # the last writes of the first ingest
+    writes: list[str] = []
+    library.catalog._conn.set_trace_callback(
+        lambda sql: writes.append(sql) if sql.startswith("BEGIN IMMEDIATE") else None
+    )
+
+    time.sleep(3.5)  # three checks or more, root online
+    assert writes == []
+    root.rename(tmp_path / "drive-away")
+    wait_until(lambda: library.folders()[0].offline)
+    time.sleep(0.5)
+    went = len(writes)
+    assert went >= 1
+    time.sleep(3.0)  # three checks or more, root offline
+    assert len(writes) == went
+
+
+def test_similar_marks_hits_of_a_root_gone_since_the_last_index(
+    tiny_artifact: ModelArtifact,
+    tmp_path: Path,
+    make_photo: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # No scan or watcher between the unplugging and the search: the search itself
+    # looks at the roots of its hits.
+    drive, other = tmp_path / "drive", tmp_path / "other"
+    _photos(make_photo, drive)
+    make_photo(other / "o.jpg", seed=1)
+    query = make_photo(tmp_path / "q.jpg", seed=0)
+    model = ["--model", str(tiny_artifact.path)]
+    assert cli.main([*model, "index", str(drive), str(other)]) == 0
+
+    def offline_by_root() -> dict[str, set[bool]]:
+        capsys.readouterr()
+        assert cli.main(["similar", str(query), "--top", "10", "--json"]) == 0
+        marks: dict[str, set[bool]] = {}
+        for hit in json.loads(capsys.readouterr().out):
+            root = Path(hit["path"]).parent.name
+            marks.setdefault(root, set()).add(hit["offline"])
+        return marks
+
+    assert offline_by_root() == {"drive": {False}, "other": {False}}
+    drive.rename(tmp_path / "drive-away")
+    assert offline_by_root() == {"drive": {True}, "other": {False}}
+    drive.mkdir()  # an empty mount point: still offline
+    assert offline_by_root() == {"drive": {True}, "other": {False}}
+    drive.rmdir()
+    (tmp_path / "drive-away").rename(drive)
+    assert offline_by_root() == {"drive": {False}, "other": {False}}

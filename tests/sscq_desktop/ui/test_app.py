@@ -170,3 +170,33 @@ def test_main_indexes_a_folder_given_on_the_command_line(
     _assert_clean_exit(result, home)
     with Library(app_paths(home)) as library:
         assert [f.path for f in library.folders()] == [a]
+
+
+def test_app_log_escapes_control_characters_in_names(
+    tiny_artifact_factory: object, tmp_path: Path
+) -> None:
+    # A root named with ESC and a newline goes offline: the scan of the folder given
+    # logs "<root> is offline" into app.log, where the name must not forge a line.
+    from sscq_desktop.library.library import Library
+    from sscq_desktop.library.progress import run_job
+
+    home = tmp_path / "home"
+    drive = tmp_path / "evil\x1b[31mred\nforged line"
+    drive.mkdir()
+    write_photo(drive / "a.jpg", seed=1)
+    with Library(app_paths(home)) as library:
+        artifact = tiny_artifact_factory()  # type: ignore[operator]
+        library.switch_model(library.import_model(artifact.path).model_id)
+        library.add_folder(drive)
+        run_job(library.update())
+    drive.rename(tmp_path / "unplugged")
+    other = tmp_path / "other"
+    other.mkdir()
+    write_photo(other / "b.jpg", seed=2)
+
+    result = _run_gui(home, str(other))
+    _assert_clean_exit(result, home)
+    log = (home / "logs" / "app.log").read_text(encoding="utf-8")
+    assert "evil\\x1b[31mred\\nforged line is offline" in log
+    assert "\x1b" not in log
+    assert not any(line.startswith("forged") for line in log.splitlines())
