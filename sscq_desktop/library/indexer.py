@@ -10,8 +10,6 @@ the `bump` callback, that the codes changed.
 from __future__ import annotations
 
 import logging
-import os
-import stat
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -27,11 +25,10 @@ from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
 from sscq_desktop.library.records import FolderRecord
 from sscq_desktop.library.root_status import check_root
 from sscq_desktop.library.scanner import (
-    SYSTEM_FOLDER_NAMES,
     FileStat,
     Reconciliation,
-    crosses_link,
     reconcile,
+    walk_changed_paths,
     walk_images,
 )
 from sscq_desktop.library.thumbnails import remove_thumbnail
@@ -350,37 +347,14 @@ class Indexer:
         anything below one are not followed.
         """
         roots = self._catalog.folders()
-        online: dict[Path, bool] = {}
-        disk: list[FileStat] = []
-        scoped: list[Path] = []
-        protected: list[Path] = []
-        for path in paths:
-            root = next((r for r in roots if path.is_relative_to(r.path)), None)
-            if root is None:
-                continue
-            if root.path not in online:
-                online[root.path] = self._check_root(root)
-            if not online[root.path]:
-                continue
-            parts = path.relative_to(root.path).parts
-            if any(
-                p.startswith(".") or p.lower() in SYSTEM_FOLDER_NAMES for p in parts
-            ):
-                continue
-            scoped.append(path)
-            try:
-                st = os.lstat(path)
-            except (FileNotFoundError, NotADirectoryError):
-                continue  # gone: what the catalog knows there is deleted (or moved)
-            except OSError as exc:  # permission denied below the root: keep it all
-                logger.warning("cannot read %s: %s", display_path(path), exc)
-                protected.append(path)
-                continue
-            if stat.S_ISLNK(st.st_mode) or crosses_link(root.path, path):
-                continue  # links are not followed: nothing on disk here
-            disk.extend(
-                walk_images(path, root.id, exclude=self._exclude, unreadable=protected)
-            )
+        by_path = {r.path: r for r in roots}
+        walked = walk_changed_paths(
+            paths, [(r.path, r.id) for r in roots],
+            is_online=lambda root: self._check_root(by_path[root]), exclude=self._exclude,
+        )  # fmt: skip
+        disk, scoped, protected, online = (
+            walked.disk, walked.scoped, walked.protected, walked.online
+        )  # fmt: skip
         # A root ejected while its paths were walked: what vanished is no deletion.
         gone = [r.path for r in roots if online.get(r.path) and not self._check_root(r)]
         if gone:

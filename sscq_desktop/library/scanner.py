@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sscq_desktop.library.image_loader import is_supported_name
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.records import FolderId, PhotoId
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,66 @@ def walk_images(
                     Path(entry.path), found.st_size, found.st_mtime_ns, folder_id
                 )
         stack.extend(sorted(subfolders, reverse=True))
+
+
+@dataclass
+class ChangedWalk:
+    """What `walk_changed_paths` found.
+
+    Attributes:
+        disk: Image files found on disk under the paths.
+        scoped: The paths the catalog's view is compared against.
+        protected: Paths that exist but cannot be read: their photos are kept.
+        online: Each root looked at, and whether it was online.
+    """
+
+    disk: list[FileStat] = field(default_factory=list)
+    scoped: list[Path] = field(default_factory=list)
+    protected: list[Path] = field(default_factory=list)
+    online: dict[Path, bool] = field(default_factory=dict)
+
+
+def walk_changed_paths(
+    paths: Iterable[Path],
+    roots: Collection[tuple[Path, FolderId]],
+    *,
+    is_online: Callable[[Path], bool],
+    exclude: Collection[Path] = (),
+) -> ChangedWalk:
+    """Walk only these paths (files or folders, present or gone) below library roots.
+
+    Paths of an offline root (`is_online` is asked once per root) and hidden or system
+    folders are skipped; a path that exists but cannot be read is protected; symbolic
+    links, and anything below one, are not followed.
+    """
+    out = ChangedWalk()
+    for path in paths:
+        root = next(((r, i) for r, i in roots if path.is_relative_to(r)), None)
+        if root is None:
+            continue
+        root_path, root_id = root
+        if root_path not in out.online:
+            out.online[root_path] = is_online(root_path)
+        if not out.online[root_path]:
+            continue
+        parts = path.relative_to(root_path).parts
+        if any(p.startswith(".") or p.lower() in SYSTEM_FOLDER_NAMES for p in parts):
+            continue
+        out.scoped.append(path)
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # gone: what the catalog knows there is deleted (or moved)
+        except OSError as exc:  # permission denied below the root: keep it all
+            logger.warning("cannot read %s: %s", display_path(path), exc)
+            out.protected.append(path)
+            continue
+        if stat.S_ISLNK(st.st_mode) or crosses_link(root_path, path):
+            continue  # links are not followed: nothing on disk here
+        out.disk.extend(
+            walk_images(path, root_id, exclude=exclude, unreadable=out.protected)
+        )
+    return out
 
 
 def root_problem(root: Path, *, expect_photos: bool) -> str | None:
