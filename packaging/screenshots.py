@@ -94,6 +94,7 @@ def main(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from sscq_desktop.library.library import Library
+    from sscq_desktop.model.trainer_events import StepEvent
     from sscq_desktop.paths import app_paths, default_model_path
     from sscq_desktop.ui.library_adapter import LibraryAdapter
     from sscq_desktop.ui.main_window import MainWindow
@@ -113,7 +114,7 @@ def main(argv: list[str]) -> int:
         tiny = make_tiny_artifact(
             home / "demo-model.onnx", model_id="demo-default", size=size
         )
-        model = adapter.register_model(tiny.path)
+        model = library.import_model(tiny.path)
         never = threading.Event()
         list(adapter.switch_model(model.model_id, cancel=never, pause=never))
     holidays = home / "Pictures" / "Holidays"
@@ -169,20 +170,19 @@ def main(argv: list[str]) -> int:
     for step in range(0, 540, 10):
         loss = 3.2 * math.exp(-step / 180) + 0.9 + 0.05 * math.sin(step / 7)
         dialog._on_task_progress(
-            {
-                "event": "step",
-                "step": step,
-                "total_steps": total,
-                "losses": {
+            StepEvent(
+                step=step,
+                total_steps=total,
+                losses={
                     "total": loss,
                     "ic_z": loss * 0.45,
                     "cc": loss * 0.3,
                     "pn": loss * 0.1,
                 },
-                "eta_s": (total - step) * 0.42,
-                "images_per_s": 310.0,
-                "codeword_usage": [0.94, 0.88, 0.97, 0.91],
-            }
+                eta_s=(total - step) * 0.42,
+                images_per_s=310.0,
+                codeword_usage=[0.94, 0.88, 0.97, 0.91],
+            )
         )
     settle(300)
     dialog.grab().save(str(out_dir / "retrain_dialog.png"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import tomllib
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +41,26 @@ def test_no_large_files_are_tracked_except_the_default_model() -> None:
     )
 
 
-def test_no_module_grows_past_the_style_guides_split_point() -> None:
-    # STYLE.md: "a module is 50-300 lines ... Past ~400 lines, split by role."
-    long = {
-        str(path.relative_to(ROOT)): n
+ADVICE_LINES = (
+    400  # STYLE.md: "a module is 50-300 lines ... Past ~400 lines, split by role."
+)
+LIMIT_LINES = 800  # past this a module holds several roles whatever its name says
+
+
+def test_module_sizes_are_advice_up_to_a_hard_limit() -> None:
+    """Modules past the split point are reported (a warning), not failed: split by role,
+    not to satisfy a line count; only a module twice that size fails."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
         for package in ("sscq_desktop", "training")
         for path in (ROOT / package).rglob("*.py")
-        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
     }
-    assert not long, long
+    advice = {name: n for name, n in sorted(sizes.items()) if n > ADVICE_LINES}
+    if advice:
+        warnings.warn(
+            f"modules past STYLE.md's split point ({ADVICE_LINES} lines); consider "
+            f"splitting by role: {advice}",
+            stacklevel=1,
+        )
+    too_long = {name: n for name, n in sizes.items() if n > LIMIT_LINES}
+    assert not too_long, too_long

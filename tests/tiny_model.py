@@ -129,14 +129,16 @@ def make_tiny_artifact(
     size: int = 32,
     seed: int = 0,
     dynamic_batch: bool = True,
+    collapsed: bool = False,
 ) -> ModelArtifact:
+    """Write a tiny model; ``collapsed`` zeroes its projection (one embedding for all)."""
     meta, projection = make_tiny_metadata(
         model_id=model_id, M=M, K=K, L=L, size=size, seed=seed
     )
     graph = build_tiny_graph(
         size=size,
         codebooks=meta.codebooks,
-        projection=projection,
+        projection=np.zeros_like(projection) if collapsed else projection,
         dynamic_batch=dynamic_batch,
     )
     return write_artifact(graph, meta, path)

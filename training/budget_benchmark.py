@@ -58,6 +58,7 @@ CIFAR10_BASE = [
     "model.width=1.0",
     "data.crop_scale_min=0.2",
     "optim.batch_size=256",
+    "run.channels_last=true",  # 0.67-0.80 vs 0.89 s per step at 32 px, one thread
 ]
 SUITES: dict[str, tuple[str, list[str], dict[str, list[str]]]] = {
     "photos": ("photos_default", [], PHOTO_ARMS),

@@ -1,8 +1,9 @@
 """Command line of the trainer: ``train``, ``evaluate``, ``export`` and ``benchmark``.
 
 The app runs ``python -m training train ... --progress json`` as a child process and
-reads the JSON lines; humans get a one-line progress bar on a terminal. Only this module
-prints (final summaries); everything else logs.
+reads its events as JSON lines (`sscq_desktop.model.trainer_events`); humans get a
+one-line progress bar on a terminal. Only this module prints (final summaries);
+everything else logs.
 """
 
 from __future__ import annotations
@@ -300,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from sscq_desktop.model.trainer_events import DoneEvent, ErrorEvent
     from training.progress import ProgressReporter
     from training.trainer import train
 
@@ -313,22 +315,26 @@ def _train(args: argparse.Namespace) -> int:
             resume=args.resume,
             init_from=args.init_from,
         )
-        summary: dict[str, Any] = {
-            "out_dir": str(result.out_dir),
-            "steps": result.schedule.step,
-            "elapsed_s": round(result.schedule.elapsed_s, 1),
-            "last_eval": result.schedule.evals[-1] if result.schedule.evals else None,
-            "best_map": result.schedule.best_map if result.schedule.evals else None,
-        }
+        export: dict[str, Any] | None = None
         if args.export:
             from training.export_run import export_checkpoint
 
-            summary["export"] = export_checkpoint(
+            export = export_checkpoint(
                 result.out_dir / "last.pt", args.export, model_id=args.model_id
             )
-        reporter.emit("done", **summary)
+        evals = result.schedule.evals
+        reporter.report(
+            DoneEvent(
+                out_dir=str(result.out_dir),
+                steps=result.schedule.step,
+                elapsed_s=round(result.schedule.elapsed_s, 1),
+                last_eval=evals[-1] if evals else None,
+                best_map=result.schedule.best_map if evals else None,
+                export=export,
+            )
+        )
     except (Exception, KeyboardInterrupt) as exc:
-        reporter.emit("error", message=f"{type(exc).__name__}: {exc}")
+        reporter.report(ErrorEvent(message=f"{type(exc).__name__}: {exc}"))
         logger.exception("training failed")
         return 1
     return 0

@@ -36,6 +36,7 @@ class DataConfig:
     synthetic_images: int = (
         64  # source="synthetic": how many generated images (tests, smoke runs)
     )
+    exclude_classes: str = ""  # folders: comma-separated class subfolder names kept out of training and evaluation entirely (categories never seen, for retrain tests); a partly unknown list is refused
     crop_scale_min: float = 0.08  # RandomResizedCrop's smallest area fraction (METHOD.md: 0.08; 0.2 measured better on short CPU runs)
     color_jitter: float = 0.4  # ColorJitter brightness/contrast/saturation strength (hue = a quarter of it); 0 turns colour jitter off
     augment_backend: str = (
@@ -77,6 +78,9 @@ class LossConfig:
         1.0  # its temperature on cosines; 1 (METHOD.md) is nearly flat, try 0.1
     )
     tau_spq: float = 0.5  # SPQ loss temperature
+    w_local: float = (
+        1.0  # weight of the small crops' contrastive terms (data.local_crops > 0)
+    )
 
 
 @dataclass

@@ -1,9 +1,7 @@
-"""Progress reporting: JSON lines on stdout for the GUI, or a human-readable line on a TTY.
+"""Progress reporting: the trainer's events as JSON lines for the app, or a line on a TTY.
 
-One JSON object per line, ``{"event": ...}`` with events ``start``, ``step``,
-``epoch_end``, ``eval``, ``checkpoint``, ``done`` and ``error``. The ``step`` event
-carries ``step, epoch, total_steps, losses, lr, images_per_s, eta_s, codeword_usage``.
-Only rank 0 of a distributed run reports.
+The events and their JSON form are `sscq_desktop.model.trainer_events` (the protocol's
+one description); this module only writes them. Only rank 0 of a distributed run reports.
 """
 
 from __future__ import annotations
@@ -12,17 +10,26 @@ import json
 import math
 import sys
 import time
+from dataclasses import replace
 from typing import Any, Literal, TextIO
+
+from sscq_desktop.model.trainer_events import (
+    StepEvent,
+    TrainerEvent,
+    from_fields,
+    to_fields,
+    to_json_line,
+)
 
 ProgressMode = Literal["auto", "json", "bar"]
 
 
 class ProgressReporter:
-    """Write progress events to a stream.
+    """Write trainer events to a stream.
 
     Args:
-        mode: ``json`` (machine-readable), ``bar`` (one refreshed line), or ``auto``
-            (``bar`` when the stream is a terminal, else ``json``).
+        mode: ``json`` (the protocol, for the app), ``bar`` (one refreshed line), or
+            ``auto`` (``bar`` when the stream is a terminal, else ``json``).
         stream: Where to write (stdout by default).
         enabled: False on non-zero ranks: nothing is written.
     """
@@ -45,25 +52,36 @@ class ProgressReporter:
         self._bar_open = False
 
     def emit(self, event: str, **fields: Any) -> None:
-        """Write one event (``time`` is added, non-finite floats become null)."""
+        """Write one event given as its kind and fields (see `report`).
+
+        Raises:
+            TrainerEventError: if the fields do not make an event of that kind.
+        """
+        self.report(from_fields({"event": event, **fields}))
+
+    def report(self, event: TrainerEvent) -> None:
+        """Write one event, stamped with the current time when it has none."""
         if not self.enabled:
             return
-        record = {"event": event, "time": round(time.time(), 3), **fields}
+        if event.time is None:
+            event = _stamped(event)
         if self.mode == "json":
-            self.stream.write(json.dumps(_finite(record), allow_nan=False) + "\n")
+            self.stream.write(to_json_line(event) + "\n")
         else:
-            self._write_bar(event, record)
+            self._write_bar(event)
         self.stream.flush()
 
-    def _write_bar(self, event: str, record: dict[str, Any]) -> None:
-        if event == "step":
+    def _write_bar(self, event: TrainerEvent) -> None:
+        if isinstance(event, StepEvent):
             losses = " ".join(
-                f"{k}={v:.3f}" for k, v in record.get("losses", {}).items()
+                f"{k}={v:.3f}" for k, v in event.losses.items() if v is not None
             )
-            eta = int(record.get("eta_s") or 0)
+            eta_s = event.eta_s
+            eta = int(eta_s) if eta_s is not None and math.isfinite(eta_s) else 0
             line = (
-                f"\rstep {record['step']}/{record['total_steps']} ep {record['epoch']} "
-                f"| {losses} | lr {record['lr']:.2e} | {record['images_per_s']:.0f} img/s "
+                f"\rstep {event.step}/{event.total_steps} ep {event.epoch} "
+                f"| {losses} | lr {event.lr or 0.0:.2e} "
+                f"| {event.images_per_s or 0.0:.0f} img/s "
                 f"| eta {eta // 60}:{eta % 60:02d}   "
             )
             self.stream.write(line)
@@ -73,17 +91,12 @@ class ProgressReporter:
             self.stream.write("\n")
             self._bar_open = False
         details = {
-            k: v for k, v in record.items() if k not in ("event", "time", "config")
+            k: v
+            for k, v in to_fields(event).items()
+            if k not in ("event", "time", "config")
         }
-        self.stream.write(f"[{event}] {json.dumps(_finite(details))}\n")
+        self.stream.write(f"[{event.kind}] {json.dumps(details)}\n")
 
 
-def _finite(value: Any) -> Any:
-    """Replace NaN/inf by None, recursively (JSON has no NaN)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+def _stamped(event: TrainerEvent) -> TrainerEvent:
+    return replace(event, time=round(time.time(), 3))

@@ -21,11 +21,12 @@ with 1, so the app shows that reason instead of a bare exit code.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
+
+from sscq_desktop.model.trainer_events import ErrorEvent, to_json_line
 
 TRAINER_PYTHON_ENV = "SSCQ_DESKTOP_PYTHON"
 TRAINER_MODULE = "training"
@@ -172,6 +173,6 @@ def _error_event(message: str) -> None:
     would only repeat it.
     """
     if sys.stdout is not None:
-        print(json.dumps({"event": "error", "message": message}), flush=True)
+        print(to_json_line(ErrorEvent(message=message)), flush=True)
     else:
         _say(f"sscq-desktop bundle: {message}")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Generator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sscq_desktop.cli.library_access import no_model_hint, open_library
 from sscq_desktop.cli.output import (
@@ -23,8 +23,7 @@ from sscq_desktop.cli.output import (
 if TYPE_CHECKING:
     from sscq_desktop.library.progress import Progress
     from sscq_desktop.library.retrain_request import TrainerJob
-
-T = TypeVar("T")
+    from sscq_desktop.library.retrainer import RetrainOutcome
 
 
 def run_models_list(args: argparse.Namespace) -> int:
@@ -127,7 +126,7 @@ def run_models_import(args: argparse.Namespace) -> int:
 
 
 def run_retrain(args: argparse.Namespace) -> int:
-    """Train a model on the library's photos, register it and (by default) switch to it.
+    """Train a model on the library's photos, register and check it; switch if it is better.
 
     Args:
         args: The parsed command line (``bits``, ``minutes``, ``device``,
@@ -149,13 +148,13 @@ def run_retrain(args: argparse.Namespace) -> int:
     command = _trainer_command(args.trainer) if args.trainer else None
     lib = open_library(args)
     with lib:
+        active_before = lib.active_model_id
         try:
-            record = drive(
-                _print_notes(
-                    lib.retrain(request, command=command, switch=not args.no_switch)
-                ),
+            outcome = drive(
+                lib.retrain(request, command=command, switch=not args.no_switch),
                 args,
                 "training",
+                note=_library_note,
             )
         except RetrainError as exc:
             print(f"sscq-desktop: training failed: {exc}", file=sys.stderr)
@@ -163,11 +162,54 @@ def run_retrain(args: argparse.Namespace) -> int:
                 f"the active model is unchanged: {lib.active_model_id}", file=sys.stderr
             )
             return EXIT_FAILURE
-        print(f"trained and registered {record.model_id}")
-        if not args.no_switch and lib.pending_model_id == record.model_id:
+        print(f"trained and registered {outcome.record.model_id}")
+        for line in _retrain_verdict(outcome, active_before, no_switch=args.no_switch):
+            print(line)
+        if outcome.switched and lib.pending_model_id == outcome.record.model_id:
             drive(lib.ingest(), args, "re-encoding")
         print(f"active model: {lib.active_model_id}")
     return EXIT_OK
+
+
+def _retrain_verdict(
+    outcome: RetrainOutcome, active_before: str | None, *, no_switch: bool
+) -> list[str]:
+    """What a retrain's check found and what became of the new model, in lines."""
+    record, check = outcome.record, outcome.check
+    by_hand = f"sscq-desktop models use {record.model_id}"
+    if check.n_photos == 0:
+        lines = [f"the new model could not be checked: {check.reason}"]
+    else:
+        lines = [check.summary()]
+        if check.active_score is not None:
+            lines.append(
+                f"copy score (mean reciprocal rank): new {check.new_score:.3f}, "
+                f"current {check.active_score:.3f}"
+            )
+    if no_switch:
+        found = "better" if check.better else "not better"
+        verdict = f"; {found}: {check.reason}" if check.n_photos else ""
+        lines.append(f"not switching (--no-switch){verdict}; to use it: {by_hand}")
+    elif outcome.switched and active_before is None:
+        lines.append(f"there was no model in use: using {record.model_id}")
+    elif outcome.switched and check.n_photos == 0:
+        lines.append(
+            f"the current model {active_before} cannot be used: switching to "
+            f"{record.model_id}"
+        )
+    elif outcome.switched:
+        lines.append(f"switching to {record.model_id}: {check.reason}")
+    elif check.n_photos == 0:
+        lines.append(
+            f"the current model {active_before} stays in use; to switch to the new "
+            f"one by hand: {by_hand}"
+        )
+    else:
+        lines.append(
+            f"kept the current model {active_before}, as the new one is not "
+            f"measurably better ({check.reason}); to use it anyway: {by_hand}"
+        )
+    return lines
 
 
 def _trainer_command(argv: Sequence[str]) -> Callable[[TrainerJob], list[str]]:
@@ -187,20 +229,11 @@ def _trainer_command(argv: Sequence[str]) -> Callable[[TrainerJob], list[str]]:
     return command
 
 
-def _print_notes(
-    job: Generator[Progress, None, T],
-) -> Generator[Progress, None, T]:
-    """Pass a retrain's progress on, printing the library's own notes to stderr.
+def _library_note(progress: Progress) -> str | None:
+    """The library's own notes during a retrain (how it trains, the check), for stderr.
 
-    The library's notes (warm start or from scratch, and why) are the snapshots that
-    carry no trainer event.
+    They are the snapshots that carry no trainer event.
     """
-    while True:
-        try:
-            progress = next(job)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        if progress.event is None and progress.message:
-            print(f"sscq-desktop: {progress.message}", file=sys.stderr)
-        yield progress
+    if progress.event is None and progress.message:
+        return f"sscq-desktop: {progress.message}"
+    return None

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Generator
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Never, TextIO, TypeVar
 
 from sscq_desktop.library.path_text import printable_text
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from sscq_desktop.library.progress import Progress
 
 T = TypeVar("T")
@@ -26,7 +28,13 @@ EXIT_NO_MODEL = 3
 EXIT_INTERRUPTED = 130
 
 
-def drive(job: Generator[Progress, None, T], args: argparse.Namespace, label: str) -> T:
+def drive(
+    job: Generator[Progress, None, T],
+    args: argparse.Namespace,
+    label: str,
+    *,
+    note: Callable[[Progress], str | None] | None = None,
+) -> T:
     """Run a library job to its end, with a progress bar on stderr if it is a terminal.
 
     Args:
@@ -34,6 +42,8 @@ def drive(job: Generator[Progress, None, T], args: argparse.Namespace, label: st
         args: The parsed command line (``--no-progress`` and ``--json`` turn the bar
             off).
         label: Shown before the bar, e.g. ``"indexing"``.
+        note: The line to print on stderr for a snapshot, if any (None: none); printed
+            above the bar, which it leaves whole.
 
     Returns:
         The job's return value.
@@ -46,6 +56,12 @@ def drive(job: Generator[Progress, None, T], args: argparse.Namespace, label: st
             except StopIteration as stop:
                 result: T = stop.value
                 return result
+            line = None if note is None else note(progress)
+            if line is not None:
+                if bar is not None:
+                    bar.write(line)
+                else:
+                    print(line, file=sys.stderr)
             if bar is not None:
                 bar.update(progress)
     finally:
@@ -71,43 +87,49 @@ def show_progress(args: argparse.Namespace) -> bool:
 
 
 class ProgressBar:
-    """A one-line text progress bar: ``label [####....] done/total rate ETA``.
+    """A one-line `tqdm` bar: ``label: 40%|####      | done/total [elapsed<ETA, rate]``.
+
+    Created empty: nothing is drawn before the first `update`, so a job that yields
+    nothing leaves the terminal untouched.
 
     Args:
         stream: Where to draw it (stderr).
         label: Shown before the bar.
-        width: Characters between the brackets.
     """
 
-    def __init__(self, stream: TextIO, label: str, width: int = 30) -> None:
+    def __init__(self, stream: TextIO, label: str) -> None:
         self._stream = stream
         self._label = label
-        self._width = width
-        self._drawn = False
+        self._bar: tqdm[Never] | None = None
 
     def update(self, progress: Progress) -> None:
-        """Redraw the bar in place for a new snapshot.
+        """Move the bar to a new snapshot (tqdm redraws at most ten times a second).
 
         Args:
-            progress: The job's latest snapshot.
+            progress: The job's latest snapshot; its total may grow between snapshots.
         """
-        total = max(progress.total, 1)
-        filled = int(self._width * min(progress.done, total) / total)
-        eta = "" if progress.eta_s is None else f" ETA {_duration(progress.eta_s)}"
-        rate = f" {progress.rate:.1f}/s" if progress.rate else ""
-        text = (
-            f"\r{self._label} [{'#' * filled}{'.' * (self._width - filled)}] "
-            f"{progress.done}/{progress.total}{rate}{eta}"
-        )
-        self._stream.write(text.ljust(79))
-        self._stream.flush()
-        self._drawn = True
+        if self._bar is None:
+            from tqdm import tqdm  # only when a bar is drawn: keeps start-up fast
+
+            self._bar = tqdm(desc=self._label, file=self._stream, unit="", leave=True)
+        self._bar.total = progress.total or None  # 0: unknown, a bare counter
+        self._bar.update(progress.done - self._bar.n)
+
+    def write(self, line: str) -> None:
+        """Print a line above the bar without tearing it (`tqdm.write`).
+
+        Args:
+            line: One line of text, without its newline.
+        """
+        if self._bar is None:
+            print(line, file=self._stream)
+        else:
+            self._bar.write(line, file=self._stream)
 
     def close(self) -> None:
-        """End the bar's line, if it was drawn at all."""
-        if self._drawn:
-            self._stream.write("\n")
-            self._stream.flush()
+        """Draw the final state and end the bar's line, if it was drawn at all."""
+        if self._bar is not None:
+            self._bar.close()
 
 
 def print_json(value: object) -> None:
@@ -135,8 +157,3 @@ def terminal_text(text: str) -> str:
         The text with each of them escaped.
     """
     return printable_text(text)
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -143,9 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "retrain",
-        help="train a model on your photos and switch to it",
+        help="train a model on your photos; switch to it if it proves better",
         description="Train a model on the library's indexed photos (python -m training, "
-        "needs the [train] extra), register it, re-encode the library and switch to it. "
+        "needs the [train] extra) and register it. A sample of the photos (a tenth, "
+        "50-300) is kept out of training; both models are scored on it without labels "
+        "(how well heavily edited copies find their originals), and the library is "
+        "re-encoded with the new model only if it scores measurably higher; otherwise "
+        "the current model stays and `models use` switches by hand. "
         "By default it starts from the active model's weights when they have the same "
         "code length (much faster on a CPU); otherwise it trains from scratch and says so.",
     )
@@ -179,7 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="stop after N training steps (smoke tests)",
     )
-    p.add_argument("--no-switch", action="store_true", help="register it only")
+    p.add_argument(
+        "--no-switch",
+        action="store_true",
+        help="register and check it, never switch",
+    )
     p.add_argument(
         "--trainer",
         nargs=argparse.REMAINDER,

@@ -14,6 +14,8 @@ Modules:
 - ``ingest`` / ``ingest_decoder`` / ``daemon_pool`` / ``thumbnails``: parallel decode on
   abandonable threads, batched encode, thumbnails; ``decode_markers`` /
   ``crash_quarantine``: a file whose decode crashed the process twice is skipped.
+- ``renderer``: what the GUI shows (cached thumbnails, remade when lost; previews and
+  outside images decoded with ingest's safety): the GUI never decodes an image file.
 - ``search_service`` / ``duplicates``: in-memory code index, similar and near-duplicates.
 - ``model_registry``: validated model files, copied into ``models/`` and registered.
 - ``library``: the `Library` facade over ``indexer`` (scan, ingest, watch),

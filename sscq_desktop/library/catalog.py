@@ -128,12 +128,12 @@ class Catalog(CatalogReader):
         """
         folder = path.expanduser().resolve()
         with self.transaction() as conn:
-            for fid, stored, polling, offline in conn.execute(
-                "SELECT id, path, polling, offline_since FROM folders"
+            for fid, stored, offline in conn.execute(
+                "SELECT id, path, offline_since FROM folders"
             ):
                 existing = from_catalog(stored)
                 if folder.is_relative_to(existing):
-                    return FolderRecord(FolderId(fid), existing, bool(polling), offline)
+                    return FolderRecord(FolderId(fid), existing, offline)
             cur = conn.execute(
                 "INSERT INTO folders (path, added_at) VALUES (?, ?)",
                 (to_catalog(folder), _now()),
@@ -149,13 +149,6 @@ class Catalog(CatalogReader):
                     )
                     conn.execute("DELETE FROM folders WHERE id = ?", (fid,))
         return FolderRecord(new_id, folder)
-
-    def set_folder_polling(self, folder_id: FolderId, polling: bool) -> None:
-        """Mark a folder as polled (network drive) or watched natively."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE folders SET polling = ? WHERE id = ?", (int(polling), folder_id)
-            )
 
     def set_folder_offline(self, folder_id: FolderId, offline: bool) -> bool:
         """Mark a root folder offline (unreadable now) or back online.
@@ -337,10 +330,15 @@ class Catalog(CatalogReader):
     def complete_switch(self, model_id: str) -> bool:
         """Make `model_id` active if every image that can be encoded has its codes.
 
-        Done in one transaction: readers see either the old or the new active model.
+        A switch away from another model also drops the codes and embeddings of every
+        model but these two (the old active one stays for a one-step rollback) and a
+        pending one, so retraining does not pile up encodings; the models stay
+        registered. A switch to another model that is pending stays pending: only
+        `model_id`'s own is done. All in one transaction: readers see either the old
+        active model with its codes or the new.
 
         Returns:
-            True when the switch happened.
+            True when `model_id` is now active (it may have been already).
         """
         key = self._model_key(model_id)
         with self.transaction() as conn:
@@ -351,20 +349,28 @@ class Catalog(CatalogReader):
             ).fetchone()
             if lacking is not None:
                 return False
-            for k, v in ((ACTIVE_MODEL_KEY, model_id),):
+            previous = conn.execute(
+                "SELECT m.id FROM settings s JOIN models m ON m.model_id = s.value "
+                "WHERE s.key = ?",
+                (ACTIVE_MODEL_KEY,),
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (ACTIVE_MODEL_KEY, model_id),
+            )
+            conn.execute(
+                "DELETE FROM settings WHERE key = ? AND value = ?",
+                (PENDING_MODEL_KEY, model_id),
+            )
+            if previous is not None and previous[0] != key:  # a pending model's stay
                 conn.execute(
-                    "INSERT INTO settings (key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (k, v),
+                    "DELETE FROM encodings WHERE model NOT IN (?, ?) AND model NOT IN "
+                    "(SELECT m.id FROM settings s JOIN models m ON m.model_id = s.value "
+                    "WHERE s.key = ?)",
+                    (key, previous[0], PENDING_MODEL_KEY),
                 )
-            conn.execute("DELETE FROM settings WHERE key = ?", (PENDING_MODEL_KEY,))
         return True
-
-    def drop_encodings(self, model_id: str) -> None:
-        """Delete every code and embedding of a model (the model stays registered)."""
-        key = self._model_key(model_id)
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM encodings WHERE model = ?", (key,))
 
     # --- helpers --------------------------------------------------------------------------
 

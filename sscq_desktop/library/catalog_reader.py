@@ -79,13 +79,8 @@ class CatalogReader(EncodingReader):
 
     def folders(self) -> list[FolderRecord]:
         """The library root folders, by id."""
-        rows = self._rows(
-            "SELECT id, path, polling, offline_since FROM folders ORDER BY id"
-        )
-        return [
-            FolderRecord(FolderId(r[0]), from_catalog(r[1]), bool(r[2]), r[3])
-            for r in rows
-        ]
+        rows = self._rows("SELECT id, path, offline_since FROM folders ORDER BY id")
+        return [FolderRecord(FolderId(r[0]), from_catalog(r[1]), r[2]) for r in rows]
 
     def photo(self, photo_id: PhotoId) -> PhotoRecord | None:
         """One photo by id, or None."""

@@ -102,9 +102,7 @@ def rebuild_catalog(path: Path, *, now: datetime | None = None) -> RebuildReport
             os.replace(side, Path(f"{kept}{suffix}"))
     logger.info("damaged catalog %s moved to %s", path, kept)
     lost: list[str] = []
-    folders = _salvage(kept, "SELECT path, added_at, polling FROM folders", [])
-    if not folders:  # a catalog from before folders had `polling`, or none readable
-        folders = _salvage(kept, "SELECT path, added_at, 0 FROM folders", lost)
+    folders = _salvage(kept, "SELECT path, added_at FROM folders", lost)
     models = _salvage(kept, "SELECT model_id, path, source, M, K, L FROM models", lost)
     settings = dict(
         _salvage(
@@ -117,12 +115,12 @@ def rebuild_catalog(path: Path, *, now: datetime | None = None) -> RebuildReport
     with Catalog(path) as catalog:
         with catalog.transaction() as conn:
             # Copied as stored: the stored text is the lossless form of the path.
-            for folder, added_at, polling in folders:
+            for folder, added_at in folders:
                 if isinstance(folder, str) and folder:
                     conn.execute(
-                        "INSERT INTO folders (path, added_at, polling) "
-                        "VALUES (?, ?, ?) ON CONFLICT(path) DO NOTHING",
-                        (folder, str(added_at), int(bool(polling))),
+                        "INSERT INTO folders (path, added_at) "
+                        "VALUES (?, ?) ON CONFLICT(path) DO NOTHING",
+                        (folder, str(added_at)),
                     )
                     carried_folders.append(folder)
         for model_id, model_path, source, M, K, L in models:

@@ -319,9 +319,7 @@ class Indexer:
 
     def _watch_online(self, watcher: FolderWatcher) -> None:
         """Watch the roots that are online (an offline one is watched once back)."""
-        watcher.set_folders(
-            (f.path, f.polling) for f in self._catalog.folders() if not f.offline
-        )
+        watcher.set_folders(f.path for f in self._catalog.folders() if not f.offline)
 
     def _recheck_roots(self, watcher: FolderWatcher) -> None:
         """Look at every root (every 1-5 s while watching); rescan one that is back.

@@ -6,10 +6,10 @@ active and pending models) and `Retrainer` (the trainer child process).
 
 Threads (ARCHITECTURE.md): the job methods (`scan`, `ingest`, `update`, `watch`,
 `near_duplicates`, `retrain`) are generators yielding `Progress`; drive them from one
-worker thread, the writer lane. Searches (`similar_to_photo`, `similar_to_file`,
-`similar_to_image`) and the read methods are thread-safe and may run on any thread
-(never the GUI thread: they may load the code index or run the encoder). Each search
-takes one `CodeIndex` snapshot, so a model switch never mixes models in one answer.
+worker thread, the writer lane. Searches (`similar_to_photo`, `similar_to_file`) and
+the read methods are thread-safe and may run on any thread (never the GUI thread: they
+may load the code index or run the encoder). Each search takes one `CodeIndex`
+snapshot, so a model switch never mixes models in one answer.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from PIL import Image
-
 from sscq_desktop.library.catalog import Catalog, CatalogStats
+from sscq_desktop.library.decode_markers import markers_dir
 from sscq_desktop.library.image_loader import ImageLoadError
 from sscq_desktop.library.indexer import Indexer, ScanSummary
 from sscq_desktop.library.ingest import IngestOptions, IngestSummary
@@ -42,12 +41,13 @@ from sscq_desktop.library.records import (
     PhotoRecord,
     SearchHit,
 )
+from sscq_desktop.library.renderer import RenderedImage, Renderer, ThumbnailStatus
 from sscq_desktop.library.retrain_request import RetrainRequest
-from sscq_desktop.library.retrainer import Retrainer, TrainerCommand
+from sscq_desktop.library.retrainer import Retrainer, RetrainOutcome, TrainerCommand
 from sscq_desktop.library.search_service import CodeIndex
 from sscq_desktop.library.searcher import Searcher
 from sscq_desktop.library.thread_readers import ThreadReaders
-from sscq_desktop.library.thumbnails import remove_thumbnail, thumbnail_path
+from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE, remove_thumbnail
 from sscq_desktop.model.artifact import ArtifactError, ModelArtifact
 from sscq_desktop.model.encoder import Embedder
 from sscq_desktop.paths import AppPaths, app_paths
@@ -92,7 +92,17 @@ class Library:
             options=options,
             bump=self._searcher.bump,
         )
-        self._retrainer = Retrainer(self._readers, self._models, self.paths)
+        self._renderer = Renderer(
+            thumbnails_dir=self.paths.thumbnails_dir,
+            markers_folder=markers_dir(self.paths.catalog_path),
+            max_pixels=lambda: self._indexer.options.max_pixels,
+            thumbnail_size=lambda: (
+                self._indexer.options.thumbnail_size or THUMBNAIL_SIZE
+            ),
+        )
+        self._retrainer = Retrainer(
+            self._readers, self._models, self.paths, self._renderer
+        )
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -180,6 +190,8 @@ class Library:
 
     def switch_model(self, model_id: str) -> bool:
         """Make `model_id` active, now or once `ingest` has re-encoded the library.
+
+        Once it is active, only its codes and the previous active model's are kept.
 
         Returns:
             True if the switch is already done.
@@ -284,20 +296,6 @@ class Library:
             path, k=k, max_distance=max_distance, min_score=min_score, folders=folders
         )
 
-    def similar_to_image(
-        self,
-        image: Image.Image,
-        *,
-        k: int = 20,
-        max_distance: float | None = None,
-        min_score: float | None = None,
-        folders: Sequence[Path] | None = None,
-    ) -> list[SearchHit]:
-        """Photos most similar to an in-memory image; see `Searcher.similar_to_image`."""
-        return self._searcher.similar_to_image(
-            image, k=k, max_distance=max_distance, min_score=min_score, folders=folders
-        )
-
     def near_duplicates(
         self,
         *,
@@ -332,13 +330,31 @@ class Library:
         """The record of a library file, by path."""
         return self._readers.get().photo_by_path(Path(path).expanduser().absolute())
 
-    def thumbnail(self, photo_id: PhotoId) -> Path | None:
-        """The thumbnail file of a photo, if it has been made."""
-        record = self.photo(photo_id)
-        if record is None or record.content_key is None:
-            return None
-        path = thumbnail_path(self.paths.thumbnails_dir, record.content_key)
-        return path if path.is_file() else None
+    def thumbnail_status(self, path: str | os.PathLike[str]) -> ThumbnailStatus:
+        """The thumbnail a display shows for a file: ready, pending, failed or unknown.
+
+        Never the GUI's job to decode a photo: a thumbnail lost from the cache is made
+        again here (see `Renderer.thumbnail`), so this may decode; call it off the GUI
+        thread.
+        """
+        return self._renderer.thumbnail(self.photo_by_path(path))
+
+    def render_image(
+        self, path: str | os.PathLike[str], *, max_side: int
+    ) -> RenderedImage:
+        """Decode any image file for display (a preview, a query from outside).
+
+        With ingest's safety: pixel cap, decode budget, timeout, and a crash marker
+        for a library photo; see `Renderer.render`.
+
+        Raises:
+            ImageLoadError: if the file cannot be decoded.
+        """
+        file = Path(path).expanduser().absolute()
+        record = self.photo_by_path(file)
+        return self._renderer.render(
+            file, max_side=max_side, photo_id=None if record is None else int(record.id)
+        )
 
     def count_errors(self) -> int:
         """How many files failed to decode (cheaper than `stats`)."""
@@ -357,29 +373,16 @@ class Library:
         command: TrainerCommand | None = None,
         cancel: threading.Event | None = None,
         switch: bool = True,
-    ) -> Generator[Progress, None, ModelRecord]:
-        """Train a model on the library's photos in a child process and register it.
+    ) -> Generator[Progress, None, RetrainOutcome]:
+        """Train a model on the library's photos in a child process, register and check it.
 
-        Args:
-            request: Code length, time budget, device, warm start; default
-                `RetrainRequest()` (32 bits, 10 minutes, warm start when possible).
-            command: Builds the trainer's argument list from the `TrainerJob`; default
-                `trainer_command` (``python -m training train ...``).
-            cancel: Stops the trainer (the active model is untouched).
-            switch: Start switching to the new model once it is registered (`ingest`
-                re-encodes the library, then it becomes active).
-
-        Yields:
-            `Progress` (phase ``retrain``): first how it trains (warm start or from
-            scratch, and why), then one per trainer event, carried in `Progress.event`.
-
-        Returns:
-            The registered model.
-
-        Raises:
-            RetrainError: if there are too few photos, or the trainer fails or is
-                cancelled.
-            ArtifactError: if it produced an invalid model.
+        Where a retrained model is registered and checked, and where it is decided
+        whether to use it (`RetrainOutcome.check.better`), for the GUI and the CLI. The
+        CLI lets it start the switch (``switch=True``; `ingest` finishes it). The GUI
+        passes ``switch=False`` (then it writes only the registration, beside the
+        writer lane) and switches to a better model on that lane, as Settings does.
+        Default request: `RetrainRequest()`; the arguments, progress, outcome and
+        errors: see `Retrainer.retrain`.
         """
         return self._retrainer.retrain(
             request or RetrainRequest(), command=command, cancel=cancel, switch=switch

@@ -4,8 +4,9 @@
 and stores files): the active model, the pending one while the library is re-encoded,
 the switch between them, and the loaded artifacts and encoders, kept warm. A model is
 accepted (imported, switched to, loaded) only after its encoder ran one tiny batch with
-valid outputs (`probe_encoder`). The switch itself completes in `Catalog.complete_switch`;
-this module decides when to call it. Thread-safe for reads; switches run on the writer lane.
+valid outputs (`probe_encoder`, once per model: at import, or when first loaded). The
+switch itself completes in `Catalog.complete_switch`; this module decides when to call
+it. Thread-safe for reads; switches run on the writer lane.
 """
 
 from __future__ import annotations
@@ -148,14 +149,24 @@ class ModelManager:
     ) -> ModelRecord:
         """Validate, copy, probe and register a model artifact (it does not become active).
 
+        The validated artifact and its probed encoder are kept: a switch to the model
+        or a check of it right after uses them without validating the file again.
+
         Raises:
             ArtifactError: if the file is not a usable model (see `probe_encoder`).
         """
-        return self._registry.import_artifact(
-            path,
-            origin=origin,
-            verify=lambda artifact: probe_encoder(self._encoder_factory, artifact),
-        )
+        probed: list[tuple[ModelArtifact, Embedder]] = []
+
+        def verify(artifact: ModelArtifact) -> None:
+            probed.append((artifact, probe_encoder(self._encoder_factory, artifact)))
+
+        record = self._registry.import_artifact(path, origin=origin, verify=verify)
+        if probed:  # not when this very file was registered before
+            artifact, encoder = probed[-1]
+            with self._lock:
+                self._artifacts[record.model_id] = artifact
+                self._encoders[record.model_id] = encoder
+        return record
 
     def switch_model(self, model_id: str) -> bool:
         """Make `model_id` the active model, now or once the library is re-encoded.
@@ -163,9 +174,12 @@ class ModelManager:
         With no active model, or when every photo already has its codes, the switch is
         immediate. Otherwise the model becomes pending: `Library.ingest` re-encodes the
         library with it while the old model keeps answering, then switches atomically.
+        Completing a switch keeps the codes of the new and the old active model only
+        (`Catalog.complete_switch`): going back further means re-encoding.
 
-        Nothing changes unless the model's encoder loads and passes `probe_encoder`:
-        a refused model leaves the active (and any pending) model as it was.
+        Nothing changes unless the model's file is valid and its encoder loads and
+        passes `probe_encoder` (checked once, when the library first loads or imports
+        it): a refused model leaves the active (and any pending) model as it was.
 
         Returns:
             True if the switch is already done.
@@ -174,8 +188,7 @@ class ModelManager:
             ArtifactError: if the model is unknown, its file is invalid or its encoder
                 fails the probe.
         """
-        self._registry.load(model_id)  # validates the file before anything changes
-        self.encoder(model_id)  # loads and probes it, kept warm for the re-encoding
+        self.encoder(model_id)  # valid and probed before anything changes; kept warm
         if model_id == self.active_model_id:
             self._catalog.set_setting(PENDING_MODEL_KEY, None)
             return True

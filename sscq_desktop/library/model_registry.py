@@ -112,7 +112,9 @@ class ModelRegistry:
         try:
             if copied_here:
                 _copy_atomic(source, dest)
-            copied = read_artifact(dest)  # validate what will actually be loaded
+            # Validate what will actually be loaded: the copy, unless the file was
+            # already there (a trained model is exported straight into models/).
+            copied = read_artifact(dest) if copied_here else artifact
             verify(copied)
             # The companion only once the model is accepted: a refused import leaves
             # a checkpoint already in models/ (a registered model's) as it was.

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from sscq_desktop.model.trainer_events import TrainerEvent
 
 T = TypeVar("T")
 
@@ -33,10 +35,8 @@ class Progress:
         message: A short human-readable note (current folder, last error...).
         paused: True while the job waits for its pause event to clear.
         errors: Units that failed so far.
-        event: The raw event this snapshot was made from, when a child process
-            reported it (the trainer's JSON-lines object: ``event``, ``step``,
-            ``losses``, ``codeword_usage``...); read-only, None otherwise. Not part of
-            equality or hashing.
+        event: The trainer's event this snapshot was made from (a retrain); None
+            otherwise. Not part of equality or hashing.
     """
 
     phase: str
@@ -47,7 +47,7 @@ class Progress:
     message: str = ""
     paused: bool = False
     errors: int = 0
-    event: Mapping[str, Any] | None = field(default=None, compare=False)
+    event: TrainerEvent | None = field(default=None, compare=False)
 
     @property
     def fraction(self) -> float:

@@ -26,7 +26,8 @@ import io
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -54,10 +55,14 @@ class QualityEstimate:
     distinct_codes: float
     codeword_entropy: float
     n_photos: int
+    strong_copy_ranks: tuple[int, ...] = field(default=(), repr=False)
+    """Per photo: where its strongly edited copy found the original (0 = first)."""
 
     def as_dict(self) -> dict[str, float | int]:
-        """Plain dict (JSON)."""
-        return asdict(self)
+        """Plain dict of the signals (JSON); the per-photo ranks are left out."""
+        out = asdict(self)
+        del out["strong_copy_ranks"]
+        return cast(dict[str, float | int], out)
 
 
 def mild_edit(image: Image.Image, rng: random.Random) -> Image.Image:
@@ -153,6 +158,7 @@ def estimate_quality(
         distinct_codes=len({bytes(c) for c in codes}) / n,
         codeword_entropy=_codeword_entropy(codes, meta.K),
         n_photos=n,
+        strong_copy_ranks=tuple(int(r) for r in strong_ranks),
     )
 
 

@@ -30,7 +30,6 @@ class FolderRecord:
     Attributes:
         id: Catalog id.
         path: Absolute path of the folder.
-        polling: Whether the watcher must poll it (network drives) instead of native events.
         offline_since: When the folder was last found unreadable (gone, unmounted,
             permission denied), as ISO text; None while it is online. An offline
             folder's photos stay in the catalog until the user removes the folder.
@@ -38,7 +37,6 @@ class FolderRecord:
 
     id: FolderId
     path: Path
-    polling: bool = False
     offline_since: str | None = None
 
     @property

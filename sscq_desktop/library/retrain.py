@@ -1,42 +1,39 @@
-"""Run the trainer as a child process and follow its JSON-lines progress.
+"""Run the trainer as a child process and follow its events.
 
 The trainer (``python -m training train ...``, built by
 `sscq_desktop.library.retrain_request.trainer_command`) gets an argument list, never a
-shell string. It prints one JSON object per line on stdout; this module reads them on a
-helper thread (so cancellation is honoured even while the trainer is silent), turns
-them into `Progress` that carry the raw event (`Progress.event`), and returns the
-artifact path when the trainer exits cleanly. stderr goes to a log file. On failure or
-cancel it raises `RetrainError`; it never touches the catalog, so the active model
-stays as it was.
-
-Protocol (tolerant; see ``training/progress.py``): every key is optional; recognised are
-``event`` (``start``, ``step``, ``epoch_end``, ``eval``, ``checkpoint``, ``done``,
-``error``, ``progress``), ``step``/``total_steps`` (or ``steps``), ``epoch``/``epochs``,
-``losses`` (or ``loss``: a number or ``{name: number}``), ``eta_s``, ``message`` and, on
-``done``, ``artifact`` or ``export.artifact``. Unknown events still become `Progress`;
-lines that are not JSON objects are logged and skipped.
+shell string. It prints one event a line on stdout (`sscq_desktop.model.trainer_events`
+describes the protocol); this module reads them on a helper thread (so cancellation is
+honoured even while the trainer is silent), turns each into a `Progress` that carries
+it (`Progress.event`), and returns the artifact path when the trainer exits cleanly.
+stderr goes to a log file. On failure or cancel it raises `RetrainError`; it never
+touches the catalog, so the active model stays as it was.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import subprocess
 import threading
 from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
-from typing import IO, Any
+from typing import IO
 
 from sscq_desktop.library.progress import Progress, is_cancelled
+from sscq_desktop.model.trainer_events import (
+    CheckpointEvent,
+    DoneEvent,
+    EpochEndEvent,
+    ErrorEvent,
+    EvalEvent,
+    StartEvent,
+    StepEvent,
+    TrainerEvent,
+    parse_line,
+)
 
 logger = logging.getLogger(__name__)
-
-KNOWN_EVENTS = frozenset(
-    {"start", "step", "epoch_end", "eval", "checkpoint", "done", "error", "progress"}
-)
-"""Event kinds the trainer writes (others are passed on, and logged at debug level)."""
 
 _TERMINATE_GRACE_S = 5.0
 _POLL_S = 0.1
@@ -46,88 +43,47 @@ class RetrainError(RuntimeError):
     """The trainer failed, was cancelled, or produced no model."""
 
 
-def parse_progress_line(line: str) -> dict[str, Any] | None:
-    """Parse one line of trainer output; None if it is not a JSON object."""
-    text = line.strip()
-    if not text.startswith("{"):
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def event_kind(event: Mapping[str, Any]) -> str:
-    """The event's kind (``event`` or ``type`` key); ``progress`` when it has none."""
-    kind = event.get("event", event.get("type", "progress"))
-    return kind if isinstance(kind, str) else "progress"
-
-
-def event_artifact(event: Mapping[str, Any]) -> Path | None:
-    """The model a ``done`` event names: ``artifact``, else ``export.artifact``."""
-    artifact = event.get("artifact")
-    export = event.get("export")
-    if not isinstance(artifact, str) and isinstance(export, Mapping):
-        artifact = export.get("artifact")
-    return Path(artifact) if isinstance(artifact, str) and artifact else None
-
-
-def event_to_progress(
-    event: Mapping[str, Any], previous: Progress | None = None
-) -> Progress:
+def event_progress(event: TrainerEvent, previous: Progress | None = None) -> Progress:
     """Turn a trainer event into a `Progress` (phase ``retrain``) that carries it.
 
+    Steps are the unit: ``done``/``total`` come from the events that say where the run
+    is (start, step, done); the others keep those of `previous`.
+
     Args:
-        event: One parsed JSON line.
-        previous: The snapshot before it: events without a position (``epoch_end``,
-            ``checkpoint``...) keep its ``done``/``total`` instead of resetting them.
+        event: One event of the trainer.
+        previous: The snapshot before it.
 
     Returns:
-        The snapshot; `Progress.event` is a read-only copy of `event`.
+        The snapshot, with a short message and `Progress.event` set to `event`.
     """
-    kind = event_kind(event)
-    step = _int(event.get("step"))
-    steps = _int(event.get("total_steps") or event.get("steps"))
-    epoch, epochs = _int(event.get("epoch")), _int(event.get("epochs"))
-    if steps:
-        done, total = step, steps
-    elif epochs:
-        done, total = epoch, epochs
-    elif previous is not None:
-        done, total = max(previous.done, step), previous.total
-    else:
-        done, total = step, 0
-    if kind == "done" and total:
-        done = total
-    parts = []
-    if steps and kind == "step":
-        parts.append(f"step {done}/{total}")
-    if epochs:
-        parts.append(f"epoch {epoch}/{epochs}")
-    loss = event.get("losses", event.get("loss"))
-    if isinstance(loss, int | float) and not isinstance(loss, bool):
-        parts.append(f"loss {loss:.4g}")
-    elif isinstance(loss, Mapping):
-        parts += [
-            f"{k} {v:.4g}"
-            for k, v in loss.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        ]
-    if kind == "start" and isinstance(event.get("data"), str):
-        parts.append(f"training on {event['data']}")
-    if isinstance(event.get("message"), str):
-        parts.append(event["message"])
-    eta = event.get("eta_s")
+    done, total = (previous.done, previous.total) if previous else (0, 0)
+    eta_s: float | None = None
+    parts: list[str] = []
+    match event:
+        case StartEvent():
+            done, total = event.step, event.total_steps
+            if event.data:
+                parts.append(f"training on {event.data}")
+        case StepEvent():
+            done, total, eta_s = event.step, event.total_steps, event.eta_s
+            parts.append(f"step {done}/{total}")
+            parts += _losses(event.losses)
+        case EpochEndEvent():
+            done = max(done, event.step)
+            parts += _losses(event.losses)
+        case EvalEvent() | CheckpointEvent():
+            done = max(done, event.step)
+        case DoneEvent():
+            done = total = max(total, event.steps)
+        case ErrorEvent():
+            parts.append(event.message)
     return Progress(
         phase="retrain",
         done=done,
         total=total,
-        eta_s=float(eta)
-        if isinstance(eta, int | float) and not isinstance(eta, bool)
-        else None,
+        eta_s=eta_s,
         message=", ".join(parts),
-        event=MappingProxyType(dict(event)),
+        event=event,
     )
 
 
@@ -149,10 +105,11 @@ def run_trainer(
         env: Environment of the child; default: inherited.
 
     Yields:
-        `Progress` for each JSON line, carrying the event.
+        A `Progress` for each event (see `event_progress`).
 
     Returns:
-        The artifact path (that of the ``done`` event, else `output`).
+        The artifact path: the one the ``done`` event names, else `output` (a run
+        without ``--export`` names none).
 
     Raises:
         ValueError: if `argv` is not a non-empty list of strings.
@@ -202,19 +159,14 @@ def run_trainer(
             if line is None:
                 eof = True
                 continue
-            event = parse_progress_line(line)
+            event = parse_line(line)  # None: logged and skipped
             if event is None:
-                if line.strip():
-                    logger.info("trainer: %s", line.rstrip())
                 continue
-            kind = event_kind(event)
-            if kind not in KNOWN_EVENTS:
-                logger.debug("unrecognised trainer event %r: %s", kind, event)
-            if kind == "error":
-                error = str(event.get("message", "the trainer reported an error"))
-            elif kind == "done":
-                artifact = event_artifact(event)
-            last = event_to_progress(event, last)
+            if isinstance(event, ErrorEvent):
+                error = event.message
+            elif isinstance(event, DoneEvent):
+                artifact = event.artifact
+            last = event_progress(event, last)
             yield last
         while proc.poll() is None:
             if is_cancelled(cancel):
@@ -266,9 +218,5 @@ def _tail(log_path: Path | None, *, lines: int = 5) -> str:
     return " | ".join(text[-lines:])
 
 
-def _int(value: object) -> int:
-    return (
-        int(value)
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        else 0
-    )
+def _losses(losses: Mapping[str, float | None]) -> list[str]:
+    return [f"{k} {v:.4g}" for k, v in losses.items() if v is not None]

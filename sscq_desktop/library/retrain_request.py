@@ -8,12 +8,13 @@ a process or imports the trainer: the flags are the trainer's public command lin
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
+
+import tomli_w
 
 CodeBits = Literal[16, 32, 64]
 TrainDevice = Literal["auto", "cpu", "cuda"]
@@ -152,9 +153,5 @@ def trainer_command(job: TrainerJob) -> list[str]:
 
 
 def _toml_string(text: str) -> str:
-    """A TOML basic string: the trainer parses ``--set`` values as TOML.
-
-    JSON's escapes are valid TOML ones as long as non-ASCII stays literal (JSON would
-    write astral characters as surrogate pairs, which TOML refuses).
-    """
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+    """A TOML string: the trainer parses ``--set`` values as TOML (``v = <value>``)."""
+    return tomli_w.dumps({"v": text}).removeprefix("v = ").rstrip("\n")

@@ -60,7 +60,8 @@ _V1 = [
 ]
 
 _V2 = [
-    # Folders on network drives are polled instead of watched natively.
+    # A per-folder "poll it" flag that nothing ever set; no longer read or written (the
+    # watcher polls network file systems by itself). Kept: migrations never change.
     "ALTER TABLE folders ADD COLUMN polling INTEGER NOT NULL DEFAULT 0",
     "CREATE INDEX images_status ON images(status) WHERE status != 'ok'",
 ]

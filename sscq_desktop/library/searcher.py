@@ -1,11 +1,10 @@
 """`Searcher`: the library's searches over the active model's code snapshot.
 
-Similar photos to a library photo, an image file or an in-memory image, and groups of
-near-duplicates. Each search takes one `CodeIndex` snapshot and uses nothing else, so a
-model switch never mixes models in one answer. Writers call `Searcher.bump` after a
-change; the snapshot is rebuilt lazily (at most every `INDEX_REFRESH_S` while ingest
-writes). Thread-safe: may run on any thread but the GUI's (it loads codes, runs the
-encoder).
+Similar photos to a library photo or an image file, and groups of near-duplicates.
+Each search takes one `CodeIndex` snapshot and uses nothing else, so a model switch
+never mixes models in one answer. Writers call `Searcher.bump` after a change; the
+snapshot is rebuilt lazily (at most every `INDEX_REFRESH_S` while ingest writes).
+Thread-safe: may run on any thread but the GUI's (it loads codes, runs the encoder).
 """
 
 from __future__ import annotations
@@ -161,35 +160,6 @@ class Searcher:
         return self._search(
             index, query, k=k, max_distance=max_distance, min_score=min_score,
             folders=folders, exclude=exclude,
-        )  # fmt: skip
-
-    def similar_to_image(
-        self,
-        image: Image.Image,
-        *,
-        k: int = 20,
-        max_distance: float | None = None,
-        min_score: float | None = None,
-        folders: Sequence[Path] | None = None,
-    ) -> list[SearchHit]:
-        """Photos most similar to an in-memory image (a paste from the clipboard).
-
-        Args:
-            image: Upright pixels in any Pillow mode.
-            k: Most results.
-            max_distance: Similarity threshold, as a distance.
-            min_score: Similarity threshold, as a score in [0, 1].
-            folders: Folder scope.
-
-        Returns:
-            Hits, nearest first.
-        """
-        index = self.code_index()
-        rgb = image if image.mode == "RGB" else image.convert("RGB")
-        query = self._encode_query(index.model_id, rgb)
-        return self._search(
-            index, query, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders, exclude=[],
         )  # fmt: skip
 
     def near_duplicates(

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -28,26 +26,9 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from sscq_desktop.library.image_loader import is_supported_name
+from sscq_desktop.library.network_fs import on_network_fs
 
 logger = logging.getLogger(__name__)
-
-NETWORK_FILESYSTEMS = frozenset(
-    {
-        "nfs",
-        "nfs4",
-        "cifs",
-        "smb3",
-        "smbfs",
-        "fuse.sshfs",
-        "sshfs",
-        "9p",
-        "davfs",
-        "fuse.rclone",
-        "afpfs",
-        "ncpfs",
-    }
-)
-"""File-system types (Linux ``/proc/mounts``) where native change events are unreliable."""
 
 COLLAPSE_THRESHOLD = 2000
 """Above this many dirty paths, a batch is collapsed to their parent folders (and, if
@@ -133,11 +114,11 @@ class FolderWatcher:
                 obs.join(timeout=5)
         self._started = False
 
-    def set_folders(self, folders: Iterable[tuple[Path, bool]]) -> None:
-        """Watch exactly these folders; each item is ``(path, must_poll)``."""
+    def set_folders(self, folders: Iterable[Path]) -> None:
+        """Watch exactly these folders (polled when on a network file system)."""
         if not self._started:
             self.start()
-        wanted = {path: poll for path, poll in folders}
+        wanted = dict.fromkeys(folders)  # deduplicated, in order
         for path in list(self._watches):
             if path not in wanted:
                 obs, watch = self._watches.pop(path)
@@ -145,10 +126,10 @@ class FolderWatcher:
                     obs.unschedule(watch)
                 except (KeyError, OSError) as exc:  # its folder vanished meanwhile
                     logger.debug("unscheduling %s: %s", path, exc)
-        for path, poll in wanted.items():
+        for path in wanted:
             if path in self._watches or not path.is_dir():
                 continue
-            self._watches[path] = self._schedule(path, poll or _on_network_fs(path))
+            self._watches[path] = self._schedule(path, on_network_fs(path))
         self._roots = frozenset(wanted)
 
     def mark_all_dirty(self) -> None:
@@ -287,38 +268,3 @@ def _collapse(paths: set[Path], *, roots: frozenset[Path] = frozenset()) -> set[
         if not any(a in kept for a in p.parents):  # linear: storms are big
             kept.add(p)
     return kept
-
-
-def _on_network_fs(path: Path) -> bool:
-    """Whether `path` lives on a network file system (Linux only; False elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mounts = (
-            Path("/proc/mounts")
-            .read_text(encoding="utf-8", errors="replace")
-            .splitlines()
-        )
-    except OSError:
-        return False
-    best: tuple[int, str] = (-1, "")
-    target = str(path.resolve())
-    for line in mounts:
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        mount_point = fields[1].replace("\\040", " ")
-        if (
-            target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        ) and len(mount_point) > best[0]:
-            best = (len(mount_point), fields[2])
-    return best[1] in NETWORK_FILESYSTEMS
-
-
-def describe(watcher: FolderWatcher) -> dict[str, Any]:
-    """A summary for diagnostics: folders watched natively and by polling."""
-    polled = set(watcher.polled_folders)
-    return {
-        "native": [str(p) for p in watcher.watched_folders if p not in polled],
-        "polling": [str(p) for p in sorted(polled)],
-    }

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.errors import user_message
 from sscq_desktop.ui.library_backend import LibraryBackend, Photo
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
@@ -78,7 +77,8 @@ class DuplicatesView(QWidget):
         layout.addWidget(self.tree, 1)
         refresh.clicked.connect(self.refresh)
         self.tree.itemDoubleClicked.connect(self._on_tree_item_double_clicked)
-        loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
+        loader.thumbnail_changed.connect(self._on_loader_thumbnail_changed)
+        loader.thumbnails_reset.connect(self._on_loader_thumbnails_reset)
 
     def refresh(self) -> None:
         backend, threshold = self._backend, self.threshold
@@ -124,25 +124,32 @@ class DuplicatesView(QWidget):
             if self.groups
             else "No near duplicates found."
         )
-        emit(self.groups_ready, self.groups)
+        self.groups_ready.emit(self.groups)
 
     def _set_icon(self, item: QTreeWidgetItem, path: Path) -> None:
         pix = self._loader.pixmap(path, _ICON)
-        if pix is None:
+        if pix is None:  # kept until the library's thumbnail arrives
             self._items.setdefault(str(path), []).append(item)
-            pix = self._loader.placeholder(_ICON)
+            pix = self._loader.thumbnail(path, _ICON)
         item.setIcon(0, QIcon(pix))
 
-    def _on_loader_thumbnail_ready(self, path: str, size: int) -> None:
-        if size != _ICON:
+    def _on_loader_thumbnail_changed(self, path: str, size: int) -> None:
+        items = self._items.get(path) if size == _ICON else None
+        if not items:
             return
-        items = self._items.pop(path, [])
-        pix = self._loader.pixmap(path, size) if items else None
-        if pix is not None:
-            for item in items:
-                item.setIcon(0, QIcon(pix))
+        pix = self._loader.pixmap(path, size)
+        if pix is None:  # pending or failed: its placeholder says which
+            pix = self._loader.thumbnail(path, size)
+        else:
+            del self._items[path]
+        for item in items:
+            item.setIcon(0, QIcon(pix))
+
+    def _on_loader_thumbnails_reset(self) -> None:
+        for path in list(self._items):
+            self._loader.pixmap(path, _ICON)  # asks again
 
     def _on_tree_item_double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         photo = item.data(0, Qt.ItemDataRole.UserRole)
         if isinstance(photo, Photo):
-            emit(self.preview_requested, photo)
+            self.preview_requested.emit(photo)

@@ -28,6 +28,8 @@ def user_message(exc: BaseException) -> str:
         return f"SSCQ Desktop is not allowed to read {where}. Check its permissions."
     if name == "ArtifactError":
         return f"The model file cannot be used: {text}. The active model is unchanged."
+    if name == "ImageLoadError":  # the reason the library recorded
+        return f"The image cannot be opened: {text}."
     if name in ("EncoderError",):
         return f"The model could not run: {text}"
     if name in ("RetrainError", "TrainingError"):

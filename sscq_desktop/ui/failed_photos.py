@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject, Qt, Signal
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.failed_photos_dialog import FailedPhotosDialog
 from sscq_desktop.ui.photo_count import photo_count
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import Task, TaskContext
 
 if TYPE_CHECKING:
@@ -117,7 +116,7 @@ class FailedPhotos(QObject):
             self._report = self._retrying
             self._dialog_stale = True  # reloaded on the refresh that follows
             self._set_retrying(None)
-            emit(self.retry_did_finish)
+            self.retry_did_finish.emit()
 
     def _on_indexer_failed(self, _exc: object) -> None:
         self._report = None

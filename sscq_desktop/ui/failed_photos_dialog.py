@@ -31,7 +31,6 @@ from sscq_desktop.ui.failed_photos_model import FAILED_PHOTO_ROLE, FailedPhotosM
 from sscq_desktop.ui.library_backend import FailedPhoto, LibraryBackend
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.photo_grid_view import open_file, show_in_folder
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
 
 LIST_LIMIT = 1_000
@@ -145,7 +144,7 @@ class FailedPhotosDialog(QDialog):
         def success(result: _Loaded) -> None:
             if shiboken6.isValid(self) and self._requests.is_current(request_id):
                 self.set_photos(result[1], total=result[0])
-                emit(self.photos_loaded)
+                self.photos_loaded.emit()
 
         Task(fn).on_success(success).on_failure(self._on_task_failed).start(
             self._runner
@@ -231,7 +230,7 @@ class FailedPhotosDialog(QDialog):
 
     def _on_retry_button_clicked(self) -> None:
         self.retry_button.setEnabled(False)  # until the retry is under way
-        emit(self.retry_requested)
+        self.retry_requested.emit()
 
     def _on_table_double_clicked(self, index: QModelIndex) -> None:
         photo = index.data(FAILED_PHOTO_ROLE)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.library_backend import FolderState
-from sscq_desktop.ui.signals import emit
 
 _STATUS_TEXT = {
     "ok": "",
@@ -108,12 +107,12 @@ class FoldersPanel(QWidget):
     def _on_add_button_clicked(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
         if chosen:
-            emit(self.add_requested, Path(chosen))
+            self.add_requested.emit(Path(chosen))
 
     def _on_remove_button_clicked(self) -> None:
         path = self.selected_folder()
         if path is not None:
-            emit(self.remove_requested, path)
+            self.remove_requested.emit(path)
 
     def _on_list_current_row_changed(self, row: int) -> None:
         self.remove_button.setEnabled(row >= 0)

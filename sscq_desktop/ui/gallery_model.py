@@ -1,7 +1,7 @@
 """`GalleryModel`: the library's photos as a flat Qt list model (a thin adapter).
 
-Wraps a sorted `list[Photo]`; thumbnails come from a `ThumbnailLoader` and arrive through
-`dataChanged` for the affected row. Sorting 100k photos and working out what changed
+Wraps a sorted `list[Photo]`; thumbnails (the library's, read by a `ThumbnailLoader`)
+arrive through `dataChanged` for the affected row. Sorting 100k photos and working out what changed
 (`sort_photos`, `plan_gallery_update`) happen in a worker, never here: the GUI thread only
 applies the few row insertions and removals, so the view keeps its scroll position and
 selection while photos arrive or leave.
@@ -47,6 +47,8 @@ class GalleryUpdate:
         removals: ``(first, last)`` row ranges of `base` to remove, bottom-up.
         insertions: ``(row, photos)`` runs to insert, top-down, at their final rows.
         reset: Replace everything at once instead (a new sort order, or many edits).
+        dropped: Paths of the rows of `base` that left or changed (their thumbnails
+            may have changed too).
     """
 
     base: list[Photo]
@@ -55,6 +57,7 @@ class GalleryUpdate:
     removals: list[tuple[int, int]] = field(default_factory=list)
     insertions: list[tuple[int, list[Photo]]] = field(default_factory=list)
     reset: bool = False
+    dropped: list[Path] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -74,10 +77,13 @@ def plan_gallery_update(base: list[Photo], photos: list[Photo]) -> GalleryUpdate
     wanted = set(photos)
     removals: list[tuple[int, int]] = []
     kept: list[Photo] = []
+    dropped: list[Path] = []
     for i, photo in enumerate(base):
         if photo in wanted:
             kept.append(photo)
-        elif removals and removals[-1][1] == i - 1:
+            continue
+        dropped.append(photo.path)
+        if removals and removals[-1][1] == i - 1:
             removals[-1] = (removals[-1][0], i)
         else:
             removals.append((i, i))
@@ -93,8 +99,8 @@ def plan_gallery_update(base: list[Photo], photos: list[Photo]) -> GalleryUpdate
             insertions.append((i, [photo]))
     in_order = j == len(kept)  # else a kept photo moved: the sort order changed
     if not in_order or len(removals) + len(insertions) > MAX_EDITS:
-        return GalleryUpdate(base, photos, rows, reset=True)
-    return GalleryUpdate(base, photos, rows, removals, insertions)
+        return GalleryUpdate(base, photos, rows, reset=True, dropped=dropped)
+    return GalleryUpdate(base, photos, rows, removals, insertions, dropped=dropped)
 
 
 def sort_photos(photos: Sequence[Photo], key: GallerySort) -> list[Photo]:
@@ -126,6 +132,7 @@ class GalleryModel(ThumbnailListModel):
 
     def apply_update(self, update: GalleryUpdate) -> None:
         """Apply a `plan_gallery_update` plan; a reset if the rows changed since it."""
+        self._loader.forget(update.dropped)
         if update.base is not self._photos or update.reset:
             self.beginResetModel()
             self._photos, self._rows = update.photos, update.rows
@@ -161,7 +168,7 @@ class GalleryModel(ThumbnailListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnail(photo.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return display_path(photo.path)
+            return display_path(photo.path) + self._thumbnail_note(photo.path)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(self.thumbnail_size + 16, self.thumbnail_size + 28)
         if role == PHOTO_ROLE:

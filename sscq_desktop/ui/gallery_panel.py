@@ -24,7 +24,7 @@ class GalleryPanel(QWidget):
         count_label: a line above the grid.
 
     Args:
-        loader: loads the thumbnails off the GUI thread.
+        loader: reads the library's thumbnails off the GUI thread.
         thumbnail_size: the thumbnails' side, in pixels.
         sort: the order shown first.
         parent: the parent widget.

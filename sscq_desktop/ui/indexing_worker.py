@@ -18,7 +18,6 @@ from typing import TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from sscq_desktop.ui.library_backend import LibraryBackend, ProgressLike
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -108,10 +107,6 @@ class IndexingWorker(QObject):
             return True
         job = self._job
         return job is not None and self._job_watches and not job.context.cancelled
-
-    @property
-    def watch_enabled(self) -> bool:
-        return self._watch
 
     def set_watch_enabled(self, enabled: bool) -> None:
         """Switch between watching and scanning only on demand; restarts a running job."""
@@ -204,12 +199,12 @@ class IndexingWorker(QObject):
         if phase == "watch":
             self._finish_indexing()
             if report.done > 0:
-                emit(self.changes_applied)
+                self.changes_applied.emit()
             return
         if not self._indexing:
             self._indexing = True
-            emit(self.ingest_will_start)
-        emit(self.progress_changed, report)
+            self.ingest_will_start.emit()
+        self.progress_changed.emit(report)
         if (
             self._job_watches
             and phase == "ingest"
@@ -220,7 +215,7 @@ class IndexingWorker(QObject):
 
     def _on_job_failure(self, task: Task[None], exc: BaseException) -> None:
         if task is self._job and not self._stopped:
-            emit(self.failed, exc)
+            self.failed.emit(exc)
         else:
             logger.info("a replaced indexing job failed: %s", exc)
 
@@ -245,4 +240,4 @@ class IndexingWorker(QObject):
     def _finish_indexing(self) -> None:
         if self._indexing:
             self._indexing = False
-            emit(self.ingest_did_finish)
+            self.ingest_did_finish.emit()

@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from sscq_desktop.library import retrain_request
 from sscq_desktop.library.catalog import CatalogReader
@@ -21,6 +24,7 @@ from sscq_desktop.library.library import Library
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import ModelRecord, PhotoId
+from sscq_desktop.library.retrainer import RetrainOutcome
 from sscq_desktop.library.root_status import folder_problems
 from sscq_desktop.ui.library_backend import (
     FailedPhoto,
@@ -28,7 +32,11 @@ from sscq_desktop.ui.library_backend import (
     Hit,
     ModelInfo,
     Photo,
+    RetrainNote,
     RetrainRequest,
+    RetrainResult,
+    RetrainUpdate,
+    ThumbnailInfo,
 )
 
 logger = logging.getLogger(__name__)
@@ -98,6 +106,13 @@ class LibraryAdapter:
                 )
             )
         return out
+
+    def thumbnail(self, path: Path) -> ThumbnailInfo:
+        status = self.library.thumbnail_status(path)
+        return ThumbnailInfo(status.state, status.path, status.reason)
+
+    def render_image(self, path: Path, *, max_side: int) -> npt.NDArray[np.uint8]:
+        return self.library.render_image(path, max_side=max_side).pixels
 
     def failed_count(self) -> int:
         return self.library.count_errors()
@@ -197,9 +212,6 @@ class LibraryAdapter:
         name = getattr(self.library.encoder(model_id), "provider_name", "CPU")
         return str(name)
 
-    def register_model(self, path: Path) -> ModelInfo:
-        return _model_info(self.library.import_model(path))
-
     def switch_model(
         self, model_id: str, *, cancel: threading.Event, pause: threading.Event
     ) -> Iterator[Progress]:
@@ -210,8 +222,12 @@ class LibraryAdapter:
 
     def retrain(
         self, request: RetrainRequest, *, cancel: threading.Event
-    ) -> Iterator[Mapping[str, Any]]:
-        # The library builds the trainer command; this only translates the request.
+    ) -> Iterator[RetrainUpdate]:
+        # The library builds the trainer command, registers and checks the model and
+        # decides whether to use it; this only translates the request and the outcome.
+        # It switches nothing here (switch=False): the window switches on its writer
+        # lane (`ModelSwitcher`), so that no switch is written beside another.
+        previous = self.library.active_model_id
         job = self.library.retrain(
             retrain_request.RetrainRequest(
                 bits=request.code_bits,
@@ -221,36 +237,25 @@ class LibraryAdapter:
                 max_photos=request.max_photos,
             ),
             cancel=cancel,
-            switch=False,  # the main window switches once the model is registered
+            switch=False,
         )
-        done: Mapping[str, Any] = {}
         while True:
             try:
                 progress = next(job)
             except StopIteration as stop:
-                record: ModelRecord = stop.value
+                outcome: RetrainOutcome = stop.value
                 break
-            event = _trainer_event(progress)
-            if event.get("event") == "done":
-                done = event  # passed on once the model is registered, below
-            else:
-                yield event
-        yield {
-            **done,
-            "event": "done",
-            "artifact": str(record.path),
-            "model_id": record.model_id,
-        }
-
-
-def _trainer_event(progress: Progress) -> dict[str, Any]:
-    """The trainer event a library `Progress` carries, else a ``note`` event.
-
-    Notes are the library's own remarks (warm start or from scratch, and why).
-    """
-    if progress.event is not None:
-        return dict(progress.event)
-    return {"event": "note", "message": progress.message}
+            event = progress.event  # None: the library's own note
+            yield RetrainNote(progress.message) if event is None else event
+        check = outcome.check
+        yield RetrainResult(
+            _model_info(outcome.record),
+            better=check.better,
+            checked=check.n_photos > 0,
+            summary=check.summary() if check.n_photos else "",
+            reason=check.reason,
+            previous_model=previous,
+        )
 
 
 def _model_info(record: ModelRecord) -> ModelInfo:

@@ -9,10 +9,15 @@ Structural protocols only; nothing here runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from sscq_desktop.model.trainer_events import TrainerEvent
 
 CodeBits = Literal[16, 32, 64]
 TrainDevice = Literal["auto", "cpu", "cuda"]
@@ -76,6 +81,24 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class ThumbnailInfo:
+    """Where a photo's thumbnail stands; the GUI shows only thumbnails the library made.
+
+    Attributes:
+        state: ``"ready"`` (`path` is the cached thumbnail, a small image file written
+            by the library: the only image files the GUI reads), ``"pending"`` (not
+            made yet: ingest makes it), ``"failed"`` (the photo cannot be read;
+            `reason` says why) or ``"unknown"`` (not a photo of the library).
+        path: The thumbnail file when ready.
+        reason: Why there is none, for display.
+    """
+
+    state: Literal["ready", "pending", "failed", "unknown"]
+    path: Path | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class FolderState:
     """A watched folder and its state.
 
@@ -132,6 +155,45 @@ class RetrainRequest:
     max_steps: int | None = None  # tests and smoke runs; None lets the budget decide
 
 
+@dataclass(frozen=True)
+class RetrainNote:
+    """The library's own remark during a retrain (how it trains and why; the check)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """The end of a retrain: the model the library registered and what it decided.
+
+    The library decides whether to use the new model but switches nothing: when it is
+    ``better``, the window switches to it on its writer lane, as to a model chosen in
+    Settings.
+
+    Attributes:
+        model: The new model, registered (Settings can switch to it by hand).
+        better: The library's check says to use it: it proved better than the model
+            in use, or there was no model in use (or none that works).
+        checked: The check ran; False when it could not (the library is too small to
+            hold photos out of training, say): `reason` says why.
+        summary: Both models' figures on photos held out of training, in words; ""
+            when it was not checked.
+        reason: Why it is, or is not, better; or why it could not be checked.
+        previous_model: The model in use when the retrain started; None if none.
+    """
+
+    model: ModelInfo
+    better: bool
+    checked: bool
+    summary: str
+    reason: str
+    previous_model: str | None
+
+
+RetrainUpdate = TrainerEvent | RetrainNote | RetrainResult
+"""What `LibraryBackend.retrain` yields."""
+
+
 class LibraryBackend(Protocol):
     """The library facade as the GUI uses it (blocking calls, run inside Tasks).
 
@@ -144,6 +206,24 @@ class LibraryBackend(Protocol):
     def remove_folder(self, path: Path) -> None: ...
     def photos(self) -> Sequence[Photo]:
         """Every indexed photo (any order)."""
+        ...
+
+    def thumbnail(self, path: Path) -> ThumbnailInfo:
+        """The cached thumbnail of a photo (made again by the library if it was lost)."""
+        ...
+
+    def render_image(self, path: Path, *, max_side: int) -> npt.NDArray[np.uint8]:
+        """Any image file decoded by the library for display, fitted in `max_side`.
+
+        For the preview and for query images from outside the library: the library
+        decodes with its pixel cap, decode budget and timeout, never the GUI.
+
+        Shape:
+            ``(H, W, 3)`` uint8 RGB, C-contiguous.
+
+        Raises:
+            Exception: (the library's ``ImageLoadError``) with a readable reason.
+        """
         ...
 
     def failed_count(self) -> int:
@@ -210,10 +290,6 @@ class LibraryBackend(Protocol):
         """Execution provider of the active encoder: ``"CPU"`` or ``"CUDA"``."""
         ...
 
-    def register_model(self, path: Path) -> ModelInfo:
-        """Validate and copy a model artifact into the registry (not yet active)."""
-        ...
-
     def switch_model(
         self, model_id: str, *, cancel: threading.Event, pause: threading.Event
     ) -> Iterator[ProgressLike]:
@@ -226,12 +302,14 @@ class LibraryBackend(Protocol):
 
     def retrain(
         self, request: RetrainRequest, *, cancel: threading.Event
-    ) -> Iterator[Mapping[str, Any]]:
-        """Run the trainer as a child process and yield its JSON-lines events.
+    ) -> Iterator[RetrainUpdate]:
+        """Train a model on the library's photos in a child process; register, check it.
 
-        Events: ``start``, ``step`` (``step``, ``total_steps``, ``losses``, ``eta_s``,
-        ``images_per_s``, ``codeword_usage``), ``epoch_end``, ``done`` (``artifact``: the
-        exported model path). A crash raises with the trainer's message; a cancel kills the
-        child and returns without ``done``.
+        Yields `RetrainNote`s and the trainer's events as they come, then one
+        `RetrainResult`: the registered model, and whether the library's check found
+        it better (the caller then switches to it with `switch_model`, on the writer
+        lane). A failed training raises with the trainer's message; a cancel stops the
+        child, or the check, and raises or returns without a result. The active model
+        is untouched either way.
         """
         ...

@@ -23,7 +23,6 @@ from sscq_desktop.ui.gallery_model import (
 )
 from sscq_desktop.ui.library_backend import FolderState, ModelInfo, ProgressLike
 from sscq_desktop.ui.photo_count import photo_count
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext
 
 if TYPE_CHECKING:
@@ -94,6 +93,7 @@ class LibrarySync(QObject):
             update, folders, failed, model, provider = result
             if not update.is_empty:
                 window.gallery_model.apply_update(update)
+            window.loader.retry_unavailable()  # ingest may have made them meanwhile
             window.gallery_count.setText(photo_count(window.gallery_model.rowCount()))
             self.set_folders(folders)
             if failed != window.failed_count:
@@ -105,7 +105,7 @@ class LibrarySync(QObject):
                 window.status_bar.set_model(model, provider)
             if not window.indexing:
                 window.status_bar.set_idle(self.summary())
-            emit(window.index_did_change)
+            window.index_did_change.emit()
 
         Task(fn).on_success(success).on_failure(self._on_refresh_failure).start(
             window.runner
@@ -136,7 +136,7 @@ class LibrarySync(QObject):
         self._folder_timer.stop()
 
     def _on_indexer_ingest_will_start(self) -> None:
-        emit(self._window.ingest_will_start)
+        self._window.ingest_will_start.emit()
         self._window.status_bar.show_progress("Indexing", _Starting())
 
     def _on_indexer_progress_changed(self, value: object) -> None:
@@ -161,7 +161,7 @@ class LibrarySync(QObject):
         window.refresh_library()
         if window.results_panel.query is not None:
             window.results_panel.refresh()  # newly indexed photos may belong in it
-        emit(window.ingest_did_finish)
+        window.ingest_did_finish.emit()
 
     def _on_indexer_changes_applied(self) -> None:
         self._window.refresh_library()

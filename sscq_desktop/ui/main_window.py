@@ -38,7 +38,6 @@ from sscq_desktop.ui.results_panel import ResultsPanel
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings, GallerySort
 from sscq_desktop.ui.settings_dialog import SettingsDialog
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.status_bar import StatusBar
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
@@ -79,7 +78,9 @@ class MainWindow(QMainWindow):
         self.backend = backend
         self.runner = runner
         self.settings = settings
-        self.loader = loader if loader is not None else ThumbnailLoader(parent=self)
+        self.loader = (
+            loader if loader is not None else ThumbnailLoader(backend, parent=self)
+        )
         self._window_state = WindowStateStore(qsettings_path)
         self._retrain_command = retrain_command
         self.indexer = IndexingWorker(
@@ -238,7 +239,7 @@ class MainWindow(QMainWindow):
 
     def _on_sort_combo_current_index_changed(self, _index: int) -> None:
         self.settings = self.settings.replace(gallery_sort=self.current_sort())
-        emit(self.settings_did_change, self.settings)
+        self.settings_did_change.emit(self.settings)
         self.refresh_library()
 
     def _on_folders_panel_add_requested(self, path: object) -> None:
@@ -327,7 +328,7 @@ class MainWindow(QMainWindow):
         self.results_panel.k = settings.results_k
         self.duplicates_view.threshold = settings.duplicate_threshold
         self.indexer.set_watch_enabled(settings.watch_folders)
-        emit(self.settings_did_change, settings)
+        self.settings_did_change.emit(settings)
 
     def switch_model(self, model_id: str) -> None:
         """Re-encode the library with `model_id` in the background, then switch to it."""

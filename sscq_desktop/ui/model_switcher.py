@@ -1,17 +1,19 @@
 """`ModelSwitcher`: re-encodes the library for another model, then makes it active.
 
-Runs `LibraryBackend.switch_model` on the writer lane (through the window's
-`IndexingWorker`), one switch at a time; the old model keeps answering queries until the
-new codes are complete. Shows progress in the window's status bar; touches no catalog.
+Runs a switch on the writer lane (through the window's `IndexingWorker`), one at a time:
+`LibraryBackend.switch_model` for a model the user chose in Settings, or one a retrain's
+check found better (the library decides, this writes). The old model keeps answering
+queries until the new codes are complete. Shows progress in the window's status bar;
+touches no catalog and decides no switch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from sscq_desktop.ui.errors import show_exception, user_message
-from sscq_desktop.ui.library_backend import ModelInfo
-from sscq_desktop.ui.signals import emit
+from sscq_desktop.ui.library_backend import ModelInfo, ProgressLike
 from sscq_desktop.ui.tasks import Task, TaskContext
 
 if TYPE_CHECKING:
@@ -36,15 +38,24 @@ class ModelSwitcher:
 
         A switch still running is cancelled first: the latest choice wins.
         """
+        backend = self._window.backend
+        self._run(
+            model_id,
+            lambda ctx: backend.switch_model(
+                model_id, cancel=ctx.cancel_event, pause=ctx.pause_event
+            ),
+        )
+
+    def _run(
+        self, model_id: str, job: Callable[[TaskContext], Iterable[ProgressLike]]
+    ) -> None:
         if self._switch is not None:
             self._switch.cancel()
         window = self._window
         backend = window.backend
 
         def fn(ctx: TaskContext) -> ModelInfo:
-            for progress in backend.switch_model(
-                model_id, cancel=ctx.cancel_event, pause=ctx.pause_event
-            ):
+            for progress in job(ctx):
                 ctx.report_progress(progress)
             ctx.check_cancelled()
             return backend.active_model()
@@ -58,7 +69,7 @@ class ModelSwitcher:
         def success(model: ModelInfo) -> None:
             window.active_model = model
             window.status_bar.showMessage(f"Now using model {model.model_id}", 10_000)
-            emit(window.model_did_change, model)
+            window.model_did_change.emit(model)
             window.results_panel.refresh()
 
         def failure(exc: BaseException) -> None:

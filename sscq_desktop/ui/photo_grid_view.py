@@ -16,7 +16,6 @@ from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QListView, QMenu, QWidget
 
 from sscq_desktop.ui.gallery_model import PHOTO_ROLE
-from sscq_desktop.ui.signals import emit
 
 
 class PhotoGridView(QListView):
@@ -70,13 +69,13 @@ class PhotoGridView(QListView):
         menu = QMenu(self)
         find = menu.addAction("Find similar")
         find.setObjectName("find_similar_action")
-        find.triggered.connect(lambda: emit(self.find_similar_requested, photo))
+        find.triggered.connect(lambda: self.find_similar_requested.emit(photo))
         menu.addSeparator()
         menu.addAction("Open").triggered.connect(lambda: open_file(path))
         menu.addAction("Show in folder").triggered.connect(lambda: show_in_folder(path))
         menu.addAction("Copy path").triggered.connect(lambda: copy_path(path))
         preview = menu.addAction("Preview")
-        preview.triggered.connect(lambda: emit(self.preview_requested, photo))
+        preview.triggered.connect(lambda: self.preview_requested.emit(photo))
         return menu
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
@@ -88,7 +87,7 @@ class PhotoGridView(QListView):
     def _on_self_activated(self, index: QModelIndex) -> None:
         photo = self.photo_at(index)
         if photo is not None:
-            emit(self.preview_requested, photo)
+            self.preview_requested.emit(photo)
 
 
 def open_file(path: Path) -> None:

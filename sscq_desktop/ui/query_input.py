@@ -1,8 +1,10 @@
 """`QueryInput`: turns dropped, pasted and chosen images into `MainWindow` queries.
 
-A pasted image is written to a temporary PNG off the GUI thread; it lives until the next
-query replaces it or `close()`. Never searches itself: it emits `file_ready` and the
-window runs the query.
+A pasted or dropped image that is not a file is written to a temporary file off the GUI
+thread: its encoded bytes as they came (the library decodes them, with its pixel cap,
+like any query file; the GUI never does), or a PNG of pixels Qt already holds (an image
+copied inside this process). It lives until the next query replaces it or `close()`.
+Never searches itself: it emits `file_ready` and the window runs the query.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, Signal
@@ -18,8 +21,30 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from sscq_desktop.library.image_loader import SUPPORTED_SUFFIXES
 from sscq_desktop.ui.errors import show_exception
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
+
+ENCODED_IMAGE_TYPES = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+    "image/avif": ".avif",
+    "image/tiff": ".tiff",
+    "image/gif": ".gif",
+    "image/bmp": ".bmp",
+}
+"""Encoded image data a drop or paste may carry, and the suffix of its temporary file."""
+
+
+def encoded_image_from_mime(mime: QMimeData) -> tuple[bytes, str] | None:
+    """The first encoded image in dropped or pasted data, as (bytes, suffix); not decoded."""
+    for mime_type, suffix in ENCODED_IMAGE_TYPES.items():
+        if mime.hasFormat(mime_type):
+            data = mime.data(mime_type).data()
+            if data:
+                return bytes(data), suffix
+    return None
 
 
 def image_path_from_mime(mime: QMimeData) -> Path | None:
@@ -57,7 +82,11 @@ class QueryInput(QObject):
 
     def accepts(self, mime: QMimeData) -> bool:
         """Whether dragged data holds an image (a local image file or pixels)."""
-        return image_path_from_mime(mime) is not None or mime.hasImage()
+        return (
+            image_path_from_mime(mime) is not None
+            or any(mime.hasFormat(t) for t in ENCODED_IMAGE_TYPES)
+            or mime.hasImage()
+        )
 
     def choose_file(self) -> None:
         """Ask for an image file and search with it (File > Search by image…)."""
@@ -66,7 +95,7 @@ class QueryInput(QObject):
             self._widget, "Search by image", "", f"Images ({patterns});;All files (*)"
         )
         if chosen:
-            emit(self.file_ready, Path(chosen))
+            self.file_ready.emit(Path(chosen))
 
     def paste(self) -> bool:
         """Search with the clipboard's image, or the image file it names.
@@ -82,13 +111,22 @@ class QueryInput(QObject):
             return False
         path = image_path_from_mime(mime)
         if path is not None:
-            emit(self.file_ready, path)
+            self.file_ready.emit(path)
             return True
+        encoded = encoded_image_from_mime(mime)
+        if encoded is not None:  # decoded by the library, not by Qt on this thread
+            data, suffix = encoded
+            self._search_written(lambda name: Path(name).write_bytes(data), suffix)
+            return True
+        # Only an image without an encoded format is left: one copied in this process
+        # (application/x-qt-image), or a platform bitmap such as Windows' CF_DIB, which
+        # Qt's clipboard decodes into a QImage right here, on the GUI thread, with its
+        # own DIB reader (not the library's capped, timed decoder).
         if mime.hasImage():
             image = QImage(mime.imageData())
             if image.isNull():
                 return False
-            self._search_qimage(image)
+            self._search_written(lambda name: _save_png(image, name), ".png")
             return True
         return False
 
@@ -105,27 +143,35 @@ class QueryInput(QObject):
             shutil.rmtree(self._pasted_dir, ignore_errors=True)
             self._pasted_dir = None
 
-    def _search_qimage(self, image: QImage) -> None:
+    def _search_written(self, write: Callable[[str], object], suffix: str) -> None:
+        """Write a pasted image to a temporary file off the GUI thread, then search it."""
         if self._pasted_dir is None:
             self._pasted_dir = Path(tempfile.mkdtemp(prefix="sscq-pasted-"))
         folder = self._pasted_dir
 
-        # Writing the PNG is encoding work: it runs in a task, never on the GUI thread.
         def fn(ctx: TaskContext) -> Path:
-            fd, name = tempfile.mkstemp(prefix="pasted-", suffix=".png", dir=folder)
+            fd, name = tempfile.mkstemp(prefix="pasted-", suffix=suffix, dir=folder)
             os.close(fd)
-            if not image.save(name):  # PNG, from the suffix
+            try:
+                write(name)
+            except BaseException:
                 Path(name).unlink(missing_ok=True)
-                raise OSError(f"cannot write the pasted image to {name}")
+                raise
             return Path(name)
 
         def success(path: Path) -> None:
             if self._pasted_dir is None:  # the window closed meanwhile
                 path.unlink(missing_ok=True)
                 return
-            emit(self.file_ready, path)
+            self.file_ready.emit(path)
             self._pasted = path  # kept while it is the query: the slider re-runs it
 
         Task(fn).on_success(success).on_failure(
             lambda exc: show_exception(self._widget, exc)
         ).start(self._runner)
+
+
+def _save_png(image: QImage, name: str) -> None:
+    """Encode pixels Qt holds as a PNG (encoding: a task's work, never the GUI thread's)."""
+    if not image.save(name):  # PNG, from the suffix
+        raise OSError(f"cannot write the pasted image to {name}")

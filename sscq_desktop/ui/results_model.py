@@ -69,6 +69,7 @@ class ResultsModel(ThumbnailListModel):
             return (
                 f"{display_path(hit.path)}\nSimilarity {format_score(hit.score)} "
                 f"({SCORE_MEANING}); code distance {hit.distance:.3f}"
+                f"{self._thumbnail_note(hit.path)}"
             )
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(self.thumbnail_size + 16, self.thumbnail_size + 44)

@@ -28,7 +28,6 @@ from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.library_backend import FolderState, Hit, LibraryBackend, Photo
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
 from sscq_desktop.ui.results_model import ResultsModel
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
@@ -147,7 +146,8 @@ class ResultsPanel(QWidget):
         )
         self.view.find_similar_requested.connect(self.find_similar_requested)
         self.view.preview_requested.connect(self.preview_requested)
-        loader.thumbnail_ready.connect(self._on_loader_thumbnail_ready)
+        loader.thumbnail_changed.connect(self._on_loader_thumbnail_changed)
+        loader.thumbnails_reset.connect(self._on_loader_thumbnails_reset)
 
     # -- public ---------------------------------------------------------------
 
@@ -226,7 +226,7 @@ class ResultsPanel(QWidget):
             if self._requests.is_current(request_id):
                 self.model.set_hits([])
                 self.count_label.setText(user_message(exc))
-                emit(self.search_failed, user_message(exc))
+                self.search_failed.emit(user_message(exc))
                 show_exception(self, exc, title="Search failed")
 
         Task(fn).on_success(success).on_failure(failure).start(self._runner)
@@ -238,11 +238,18 @@ class ResultsPanel(QWidget):
         self.query_label.setText(query.label)
         self.query_label.setToolTip(display_path(query.path))
         self.count_label.setText("Searching…")
-        pix = self._loader.pixmap(query.path, _QUERY_ICON)
-        self.query_icon.setPixmap(
-            pix if pix is not None else self._loader.placeholder(_QUERY_ICON)
-        )
+        self._show_query_icon()
         self.refresh()
+
+    def _show_query_icon(self) -> None:
+        # An image from outside the library is decoded by the library (`render`).
+        query = self.query
+        if query is not None:
+            self.query_icon.setPixmap(
+                self._loader.thumbnail(
+                    query.path, _QUERY_ICON, render=query.photo_id is None
+                )
+            )
 
     def _apply_hits(self, hits: Sequence[Hit]) -> None:
         # The backend filters too; filtering again here keeps the panel honest with any backend.
@@ -257,7 +264,7 @@ class ResultsPanel(QWidget):
             self.view.scrollToTop()
         noun = "photo" if len(shown) == 1 else "photos"
         self.count_label.setText(f"{len(shown)} similar {noun}")
-        emit(self.results_ready, shown)
+        self.results_ready.emit(shown)
 
     def _update_threshold_label(self) -> None:
         value = self.threshold_slider.value()
@@ -273,12 +280,13 @@ class ResultsPanel(QWidget):
     def _on_debounce_timeout(self) -> None:
         self.refresh()
 
-    def _on_loader_thumbnail_ready(self, path: str, size: int) -> None:
+    def _on_loader_thumbnail_changed(self, path: str, size: int) -> None:
         if (
             self.query is not None
             and size == _QUERY_ICON
             and path == str(self.query.path)
         ):
-            pix = self._loader.pixmap(path, size)
-            if pix is not None:
-                self.query_icon.setPixmap(pix)
+            self._show_query_icon()
+
+    def _on_loader_thumbnails_reset(self) -> None:
+        self._show_query_icon()

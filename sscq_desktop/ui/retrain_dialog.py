@@ -1,18 +1,18 @@
 """`RetrainDialog`: "Retrain on my photos": choices, live progress, loss plot, cancel.
 
 The trainer runs as a child process driven by `LibraryBackend.retrain` inside a `Task`;
-its JSON-lines events arrive here as progress. On success the new model is registered and
-`model_trained` is emitted (the main window re-encodes and switches); failure or cancel
-leaves the active model untouched and says why.
+its events arrive here as progress. The library registers the new model, checks it
+against the active one on photos it did not train on and decides, switching nothing
+itself: when the new model is better, `model_trained` asks the main window to switch to
+it (on its writer lane, as Settings does); otherwise `model_kept` says the current model
+stays (Settings can still switch to it). Before training, the dialog says whether the
+library is large enough for that check. Failure or cancel leaves the active model
+untouched and says why.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Signal
@@ -30,17 +30,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sscq_desktop.library.model_check import MIN_CHECKED_LIBRARY, check_photo_count
+from sscq_desktop.model.trainer_events import (
+    DoneEvent,
+    EpochEndEvent,
+    StartEvent,
+    StepEvent,
+    TrainerEvent,
+)
 from sscq_desktop.ui.errors import user_message
 from sscq_desktop.ui.library_backend import (
     CodeBits,
     LibraryBackend,
-    ModelInfo,
+    RetrainNote,
     RetrainRequest,
+    RetrainResult,
+    RetrainUpdate,
     TrainDevice,
 )
 from sscq_desktop.ui.loss_plot import LossPlot
 from sscq_desktop.ui.settings import AppSettings
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.status_bar import format_eta
 from sscq_desktop.ui.tasks import Task, TaskCancelled, TaskContext, TaskRunner
 
@@ -63,8 +72,12 @@ class RetrainDialog(QDialog):
 
     Signals:
         training_started(): the child process is being launched.
-        training_progressed(object): one trainer event (a dict), on the GUI thread.
-        model_trained(object): the registered `ModelInfo` of the new model.
+        training_progressed(object): one `RetrainUpdate` (a trainer event or a
+            `RetrainNote`), on the GUI thread.
+        model_trained(object): the registered `ModelInfo` of a new model the library
+            found better: switch to it (the dialog switches nothing itself).
+        model_kept(object): the registered `ModelInfo` of a new model that is not (or
+            could not be checked); the active model stays.
         training_failed(str): a user-readable reason; the active model is unchanged.
         training_cancelled(): the user cancelled; the active model is unchanged.
     """
@@ -72,6 +85,7 @@ class RetrainDialog(QDialog):
     training_started = Signal()
     training_progressed = Signal(object)
     model_trained = Signal(object)
+    model_kept = Signal(object)
     training_failed = Signal(str)
     training_cancelled = Signal()
 
@@ -89,14 +103,16 @@ class RetrainDialog(QDialog):
         settings = settings if settings is not None else AppSettings()
         self._backend = backend
         self._runner = runner
-        self._task: Task[ModelInfo] | None = None
+        self._task: Task[RetrainResult] | None = None
         self.max_steps = max_steps
-        self.last_event: Mapping[str, Any] | None = None
-        self.note = ""  # how the run trains, from the backend's ``note`` event
+        self.last_event: RetrainUpdate | None = None
+        self.note = ""  # the library's remarks before training (how, what is held out)
+        self._training = False  # the trainer has started (later notes: the check)
         self.setWindowTitle("Retrain on my photos")
         self.setMinimumWidth(560)
 
-        self.photos_label = QLabel(f"{photo_count:,} photos in your library")
+        self.photos_label = QLabel(photos_text(photo_count))
+        self.photos_label.setWordWrap(True)
         self.bits_combo = QComboBox()
         for bits in _BITS:
             self.bits_combo.addItem(f"{bits} bits ({bits // 8} bytes per photo)", bits)
@@ -173,35 +189,31 @@ class RetrainDialog(QDialog):
         request = self.request()
         backend = self._backend
 
-        def fn(ctx: TaskContext) -> ModelInfo:
-            artifact: str | None = None
+        def fn(ctx: TaskContext) -> RetrainResult:
+            result: RetrainResult | None = None
             try:
-                for event in backend.retrain(request, cancel=ctx.cancel_event):
-                    ctx.report_progress(dict(event))
-                    kind = event.get("event")
-                    if kind == "error":
-                        message = event.get("message", "the trainer reported an error")
-                        raise RetrainError(str(message))
-                    if kind == "done":
-                        artifact = str(event.get("artifact", "")) or None
+                for update in backend.retrain(request, cancel=ctx.cancel_event):
+                    if isinstance(update, RetrainResult):
+                        result = update
+                    else:
+                        ctx.report_progress(update)
             except Exception as exc:
-                if (
-                    ctx.cancelled
-                ):  # a backend may raise on cancel: that is not a failure
+                if ctx.cancelled:  # a backend may raise on cancel: not a failure
                     raise TaskCancelled from exc
                 raise
             ctx.check_cancelled()
-            if artifact is None:
+            if result is None:
                 raise RetrainError("the trainer stopped without producing a model")
-            return backend.register_model(Path(artifact))
+            return result
 
-        task: Task[ModelInfo] = Task(fn)
+        task: Task[RetrainResult] = Task(fn)
         self._task = task
         self.loss_plot.clear()
         self.note = ""
+        self._training = False
         self._set_running(True)
         self.status_label.setText("Starting the trainer…")
-        emit(self.training_started)
+        self.training_started.emit()
         task.on_progress(self._on_task_progress).on_success(self._on_task_succeeded)
         task.on_failure(self._on_task_failed).on_cancelled(self._on_task_cancelled)
         task.on_finished(self._on_task_finished).start(self._runner)
@@ -225,50 +237,49 @@ class RetrainDialog(QDialog):
         self.start_button.setText("Start training" if not running else "Training…")
 
     def _on_task_progress(self, value: object) -> None:
-        if not isinstance(value, dict) or not shiboken6.isValid(self):
+        if not shiboken6.isValid(self) or not isinstance(
+            value, RetrainNote | TrainerEvent
+        ):
             return
         self.last_event = value
-        emit(self.training_progressed, value)
-        kind = value.get("event")
-        if kind == "note":  # the library says how it trains (warm start or not, why)
-            self.note = str(value.get("message") or "")
-            self.status_label.setText(self.note[:1].upper() + self.note[1:] + ".")
-        elif kind == "start":
-            self.status_label.setText(
-                f"Training started ({self.note})." if self.note else "Training started."
-            )
-        elif kind == "step":
-            self._show_step(value)
-        elif kind == "epoch_end":
-            self.status_label.setText(f"Epoch {value.get('epoch', '?')} done.")
-        elif kind == "done":
-            self.progress_bar.setValue(self.progress_bar.maximum())
-            self.status_label.setText("Training done; registering the new model…")
+        self.training_progressed.emit(value)
+        match value:
+            case RetrainNote(message=message):  # how it trains (and why), the check
+                if not self._training:
+                    self.note = f"{self.note}; {message}" if self.note else message
+                self.status_label.setText(message[:1].upper() + message[1:] + ".")
+            case StartEvent():
+                self._training = True
+                self.status_label.setText(
+                    f"Training started ({self.note})."
+                    if self.note
+                    else "Training started."
+                )
+            case StepEvent():
+                self._show_step(value)
+            case EpochEndEvent(epoch=epoch):
+                self.status_label.setText(f"Epoch {epoch} done.")
+            case DoneEvent():
+                self.progress_bar.setValue(self.progress_bar.maximum())
+                self.status_label.setText("Training done; registering the new model…")
+            case _:  # other trainer events (eval, checkpoint, error) show nothing
+                pass
 
-    def _show_step(self, event: Mapping[str, Any]) -> None:
-        step = _number(event.get("step"))
-        total = _number(event.get("total_steps"))
-        if step is not None and total:
-            self.progress_bar.setRange(0, int(total))
-            self.progress_bar.setValue(int(min(step, total)))
-        losses = event.get("losses")
-        if isinstance(losses, dict) and step is not None:
-            self.loss_plot.add_point(step, losses)
-        eta = _number(event.get("eta_s"))
-        rate = _number(event.get("images_per_s"))
-        parts = [
-            f"Step {int(step or 0):,} of {int(total or 0):,}",
-            f"ETA {format_eta(eta)}",
-        ]
+    def _show_step(self, event: StepEvent) -> None:
+        step, total = event.step, event.total_steps
+        if total > 0:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(min(step, total))
+        self.loss_plot.add_point(
+            step, {k: v for k, v in event.losses.items() if v is not None}
+        )
+        rate = event.images_per_s
+        parts = [f"Step {step:,} of {total:,}", f"ETA {format_eta(event.eta_s)}"]
         if rate:
             parts.append(f"{rate:.0f} images/s")
         self.eta_label.setText(" · ".join(parts))
-        usage = event.get("codeword_usage")
-        if (
-            isinstance(usage, list)
-            and usage
-            and all(isinstance(u, int | float) for u in usage)
-        ):
+        usage = event.codeword_usage
+        if usage:
             mean = sum(usage) / len(usage)
             self.usage_label.setText(
                 f"Codeword usage {mean:.0%}"
@@ -277,14 +288,15 @@ class RetrainDialog(QDialog):
             )
         self.status_label.setText("Training on your photos…")
 
-    def _on_task_succeeded(self, model: ModelInfo) -> None:
+    def _on_task_succeeded(self, trained: RetrainResult) -> None:
         self._on_task_finished()  # idle before anyone hears the outcome
-        if shiboken6.isValid(self):
-            self.status_label.setText(
-                f"New model {model.model_id} is ready. Your library is being re-encoded in "
-                "the background; the app switches to it when that is done."
-            )
-            emit(self.model_trained, model)
+        if not shiboken6.isValid(self):
+            return
+        self.status_label.setText(outcome_text(trained))
+        if trained.better:  # the library decided; the window switches on its lane
+            self.model_trained.emit(trained.model)
+        else:
+            self.model_kept.emit(trained.model)
 
     def _on_task_failed(self, exc: BaseException) -> None:
         self._on_task_finished()
@@ -295,7 +307,7 @@ class RetrainDialog(QDialog):
             message = f"Training failed: {reason}. The active model is unchanged."
         if shiboken6.isValid(self):
             self.status_label.setText(message)
-            emit(self.training_failed, message)
+            self.training_failed.emit(message)
 
     def _on_task_cancelled(self) -> None:
         self._on_task_finished()
@@ -303,7 +315,7 @@ class RetrainDialog(QDialog):
             self.status_label.setText(
                 "Training cancelled. Your current model is unchanged."
             )
-            emit(self.training_cancelled)
+            self.training_cancelled.emit()
 
     def _on_task_finished(self) -> None:
         self._task = None
@@ -319,7 +331,51 @@ class RetrainDialog(QDialog):
         super().reject()
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
+def photos_text(photo_count: int) -> str:
+    """The photos line, saying before training whether the new model can be checked."""
+    held_out = check_photo_count(photo_count)
+    if held_out:
+        return (
+            f"{photo_count:,} photos in your library; {held_out:,} of them will be held "
+            "out of training to check the new model before switching to it."
+        )
+    return (
+        f"{photo_count:,} photos in your library: too few to check a new model "
+        f"({MIN_CHECKED_LIBRARY:,} needed), so it will be kept aside, not switched to "
+        "(you can switch to it by hand in Settings)."
+    )
+
+
+def outcome_text(trained: RetrainResult) -> str:
+    """What became of a retrained model, in words: the library's decision and why.
+
+    A model that could not be checked gets the reason once and no verdict on its
+    quality; with no model in use the new one is used, and said so plainly.
+    """
+    figures = f" {trained.summary}" if trained.checked and trained.summary else ""
+    unchecked = f"The new model could not be checked: {trained.reason}."
+    switching = (
+        " Your library is being re-encoded in the background; the app switches to it "
+        "when that is done."
+    )
+    if not trained.better:
+        if not trained.checked:
+            return (
+                f"{unchecked} Your current model stays in use; you can switch to the "
+                "new one by hand in Settings."
+            )
+        return (
+            "The new model is not measurably better, so your current model stays in "
+            f"use ({trained.reason}).{figures} You can still switch to it in Settings."
+        )
+    if trained.previous_model is None:
+        no_model = "There was no model in use, so the new one will be used."
+        if not trained.checked:
+            return f"{unchecked} {no_model}{switching}"
+        return f"{no_model}{figures}{switching}"
+    if not trained.checked:  # better unchecked: the model in use could not encode
+        return (
+            f"{unchecked} The current model cannot be used, so the new one will be."
+            f"{switching}"
+        )
+    return f"The new model is better.{figures}{switching}"

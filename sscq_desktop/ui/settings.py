@@ -1,8 +1,8 @@
 """`AppSettings`: the user's preferences, a frozen dataclass saved as TOML in the config dir.
 
-Loading never fails: a missing or damaged file gives the defaults (logged). Writing is by
-hand (a flat table of scalars) through a temporary file and a rename. Window geometry lives
-in QSettings, not here. Qt-free.
+Loading never fails: a missing or damaged file gives the defaults (logged). Writing goes
+through `tomli_w` (a flat table of scalars), a temporary file and a rename. Window geometry
+lives in QSettings, not here. Qt-free.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import tomli_w
+
 logger = logging.getLogger(__name__)
 
 GallerySort = Literal["date", "name", "folder"]
 Device = Literal["auto", "cpu", "cuda"]
 GALLERY_SORTS: tuple[GallerySort, ...] = ("date", "name", "folder")
 DEVICES: tuple[Device, ...] = ("auto", "cpu", "cuda")
+
+_HEADER = "# SSCQ Desktop settings (written by the app; edit while it is closed)\n"
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,7 @@ def load_settings(path: Path) -> AppSettings:
 
 def save_settings(settings: AppSettings, path: Path) -> None:
     """Write `settings` to `path` as TOML, atomically."""
-    lines = ["# SSCQ Desktop settings (written by the app; edit while it is closed)"]
-    for f in dataclasses.fields(settings):
-        lines.append(f"{f.name} = {_toml_value(getattr(settings, f.name))}")
-    text = "\n".join(lines) + "\n"
+    text = _HEADER + tomli_w.dumps(dataclasses.asdict(settings))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=path.parent)
     try:
@@ -123,14 +124,3 @@ def save_settings(settings: AppSettings, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")

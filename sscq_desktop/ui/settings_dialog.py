@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 
 from sscq_desktop.ui.library_backend import LibraryBackend, ModelInfo
 from sscq_desktop.ui.settings import DEVICES, AppSettings
-from sscq_desktop.ui.signals import emit
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 
 
@@ -123,7 +122,7 @@ class SettingsDialog(QDialog):
         if (layout := self.layout()) is not None:
             layout.activate()
         self.adjustSize()
-        emit(self.models_loaded)
+        self.models_loaded.emit()
 
     def select_default_model(self) -> None:
         self.model_combo.setCurrentIndex(0)  # the default sorts first
@@ -138,10 +137,10 @@ class SettingsDialog(QDialog):
         )
 
     def accept(self) -> None:
-        emit(self.settings_accepted, self.new_settings())
+        self.settings_accepted.emit(self.new_settings())
         model_id = self.model_combo.currentData()
         if isinstance(model_id, str):
-            emit(self.model_chosen, model_id)
+            self.model_chosen.emit(model_id)
         super().accept()
 
     def _on_task_models_loaded(self, models: list[ModelInfo]) -> None:

@@ -6,6 +6,8 @@ could not be read. Shows what it is told; runs nothing.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
@@ -18,21 +20,19 @@ from PySide6.QtWidgets import (
 
 from sscq_desktop.ui.library_backend import ModelInfo, ProgressLike
 from sscq_desktop.ui.photo_count import photo_count
-from sscq_desktop.ui.signals import emit
 
 
 def format_eta(seconds: float | None) -> str:
-    """``75`` -> ``"1:15"``, ``3700`` -> ``"1:01:40"``; ``"…"`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
+    """``75`` -> ``"01:15"``, ``3700`` -> ``"1:01:40"`` (tqdm's); ``"…"`` when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "…"
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    from tqdm import tqdm  # only once a job reports an ETA: keeps start-up fast
+
+    return tqdm.format_interval(round(seconds))
 
 
 def format_progress(verb: str, progress: ProgressLike) -> str:
-    """``"Indexing 120 / 2,000 · 35.2 photos/s · ETA 0:54"``."""
+    """``"Indexing 120 / 2,000 · 35.2 photos/s · ETA 00:54"``."""
     parts = [f"{verb} {progress.done:,} / {progress.total:,}"]
     if progress.rate > 0:
         parts.append(f"{progress.rate:.1f} photos/s")
@@ -49,8 +49,6 @@ class StatusBar(QStatusBar):
         failed_photos_requested(): the user clicked the failed photos button.
     """
 
-    # No Signal(bool): PySide6 6.12 on Python 3.11 loses a reference to True on each
-    # emit of a Python bool, which aborts the interpreter at exit.
     pause_requested = Signal()
     resume_requested = Signal()
     failed_photos_requested = Signal()
@@ -136,11 +134,11 @@ class StatusBar(QStatusBar):
         self.failed_button.setVisible(count > 0)
 
     def _on_failed_button_clicked(self) -> None:
-        emit(self.failed_photos_requested)
+        self.failed_photos_requested.emit()
 
     def _on_pause_button_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
         if paused:
-            emit(self.pause_requested)
+            self.pause_requested.emit()
         else:
-            emit(self.resume_requested)
+            self.resume_requested.emit()

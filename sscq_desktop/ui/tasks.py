@@ -17,8 +17,6 @@ from typing import Any, Generic, Literal, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
-from sscq_desktop.ui.signals import emit
-
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -134,7 +132,7 @@ class Task(Generic[T]):
 
     def _emit_progress(self, value: object) -> None:
         if self._bridge is not None:
-            emit(self._bridge.progressed, value)
+            self._bridge.progressed.emit(value)
         elif self._progress is not None:
             self._progress(value)
 
@@ -293,10 +291,10 @@ class _TaskRunnable(QRunnable):
         try:
             result = self._task._fn(self._task.context)
         except TaskCancelled:
-            emit(self._bridge.cancelled)
+            self._bridge.cancelled.emit()
         except BaseException as exc:  # reported on the main thread, never lost
             logger.debug("task failed", exc_info=True)
-            emit(self._bridge.failed, exc)
+            self._bridge.failed.emit(exc)
         else:
-            emit(self._bridge.succeeded, result)
-        emit(self._bridge.finished)
+            self._bridge.succeeded.emit(result)
+        self._bridge.finished.emit()

@@ -1,8 +1,9 @@
 """`WindowDialogs`: opens `MainWindow`'s preview, retraining and settings dialogs.
 
 Routes what the dialogs report to the window's public methods (`find_similar`,
-`switch_model`, `apply_settings`); keeps no settings or model state of its own, only
-the one open retraining dialog.
+`switch_model`, `apply_settings`): a model chosen in Settings and a retrained model the
+library found better are both switched to through `switch_model`, on the writer lane.
+Keeps no settings or model state of its own, only the one open retraining dialog.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ class WindowDialogs(QObject):
             return None
         window = self._window
         dialog = PreviewDialog(
-            path, window.runner, score=getattr(photo, "score", None), parent=window
+            path,
+            window.runner,
+            window.backend,
+            score=getattr(photo, "score", None),
+            parent=window,
         )
         dialog.find_similar_requested.connect(lambda: window.find_similar(photo))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -92,6 +97,8 @@ class WindowDialogs(QObject):
             self.retrain_dialog.cancel_training()
 
     def _on_retrain_dialog_model_trained(self, model: object) -> None:
+        # The library decided (its check found the model better) but switched nothing:
+        # the switch runs on the writer lane, as for a model chosen in Settings.
         assert isinstance(model, ModelInfo)
         self._window.switch_model(model.model_id)
 

@@ -5,7 +5,8 @@ Usage: python tests/benchmarks/bench_gui_search_latency.py [N_IMAGES]
 An in-memory backend holds N random 32-bit PQ codes and answers with the project's ADC
 search (`sscq_desktop.core.adc_search`); the window's gallery holds N rows. Each trial
 triggers Find similar from the gallery's context menu and stops the clock once the results
-view has repainted.
+view has repainted. Every photo's thumbnail is one small cached JPEG, read as the app reads
+the library's thumbnail cache.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +29,23 @@ import numpy as np  # noqa: E402
 
 from sscq_desktop.core import PackedCodes, adc_search  # noqa: E402
 from sscq_desktop.ui.library_backend import (  # noqa: E402
+    FailedPhoto,
     FolderState,
     Hit,
     ModelInfo,
     Photo,
     RetrainRequest,
+    ThumbnailInfo,
 )
 
 
 class SyntheticBackend:
     """N photos with random codes; searches are real ADC scans."""
 
-    def __init__(self, n: int, *, M: int = 8, K: int = 16, L: int = 4) -> None:
+    def __init__(
+        self, n: int, *, thumbnail: Path, M: int = 8, K: int = 16, L: int = 4
+    ) -> None:
+        self.thumbnail_file = thumbnail
         rng = np.random.default_rng(0)
         self.codebooks = rng.standard_normal((M, K, L)).astype(np.float32)
         self.codes = rng.integers(0, K, (n, M), dtype=np.uint8)
@@ -51,6 +58,21 @@ class SyntheticBackend:
 
     def folders(self) -> Sequence[FolderState]:
         return [FolderState(Path("/bench/photos"), len(self._photos))]
+
+    def thumbnail(self, path: Path) -> ThumbnailInfo:
+        return ThumbnailInfo("ready", self.thumbnail_file)
+
+    def render_image(self, path: Path, *, max_side: int) -> np.ndarray:
+        return np.zeros((max_side * 3 // 4, max_side, 3), dtype=np.uint8)
+
+    def failed_count(self) -> int:
+        return 0
+
+    def failed_photos(self, *, limit: int) -> Sequence[FailedPhoto]:
+        return []
+
+    def retry_failed(self) -> int:
+        return 0
 
     def add_folder(self, path: Path) -> None: ...
     def remove_folder(self, path: Path) -> None: ...
@@ -105,9 +127,6 @@ class SyntheticBackend:
     def provider_name(self) -> str:
         return "CPU"
 
-    def register_model(self, path: Path) -> ModelInfo:
-        raise NotImplementedError
-
     def switch_model(
         self, model_id: str, *, cancel: threading.Event, pause: threading.Event
     ) -> Iterator[Any]:
@@ -115,11 +134,12 @@ class SyntheticBackend:
 
     def retrain(
         self, request: RetrainRequest, *, cancel: threading.Event
-    ) -> Iterator[Mapping[str, Any]]:
+    ) -> Iterator[Any]:
         return iter(())
 
 
 def main(n: int, trials: int = 20) -> int:
+    from PIL import Image
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
@@ -128,7 +148,11 @@ def main(n: int, trials: int = 20) -> int:
     from sscq_desktop.ui.tasks import TaskRunner
 
     app = QApplication(sys.argv)
-    backend = SyntheticBackend(n)
+    cache = tempfile.TemporaryDirectory(prefix="sscq-bench-thumbs-")
+    thumbnail = Path(cache.name) / "thumbnail.jpg"
+    noise = np.random.default_rng(2).integers(0, 256, (192, 256, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(thumbnail, quality=85)  # as large as ingest writes
+    backend = SyntheticBackend(n, thumbnail=thumbnail)
     window = MainWindow(backend, TaskRunner(), AppSettings(first_run_done=True))
     window.resize(1280, 820)
     window.show()
@@ -160,6 +184,7 @@ def main(n: int, trials: int = 20) -> int:
     )
     print("PASS" if median < 200 else "FAIL", "(target: under 200 ms)")
     del app
+    cache.cleanup()
     return 0 if median < 200 else 1
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ from broken_files import break_in_place, repair_in_place
 from PIL import Image
 
 from sscq_desktop import cli
+from sscq_desktop.cli import output
+from sscq_desktop.library.progress import Progress
 from sscq_desktop.model.artifact import ModelArtifact
 
 
@@ -168,7 +171,7 @@ print(json.dumps({"event": "done", "export": {"artifact": model_path}}), flush=T
 """
 
 
-def test_retrain_registers_switches_and_says_how_it_trained(
+def test_retrain_registers_and_keeps_the_model_it_cannot_check(
     photos: Path,
     tiny_artifact_factory: Callable[..., ModelArtifact],
     tiny_artifact: ModelArtifact,
@@ -192,8 +195,87 @@ def test_retrain_registers_switches_and_says_how_it_trained(
     assert cli.main(argv) == 0
     out, err = capsys.readouterr()
     assert "training from scratch, as asked" in err
+    # Said before training: too few photos to check the new model.
+    assert "the library has only 8 photos: too few to check the new model" in err
+    assert "so it will be kept aside, not switched to" in err
     assert "trained and registered cli-trained" in out
-    assert "active model: cli-trained" in out
+    # Eight photos are too few to hold some out and check it: the model stays unused,
+    # and the reason is said once, with no verdict on a model that was not measured.
+    assert "the new model could not be checked: the library has too few photos" in out
+    assert out.count("too few photos") == 1
+    assert "better" not in out
+    assert (
+        f"the current model {tiny_artifact.model_id} stays in use; to switch to the "
+        "new one by hand: sscq-desktop models use cli-trained"
+    ) in out
+    assert f"active model: {tiny_artifact.model_id}" in out
+
+
+def test_retrain_switches_only_to_a_better_model_and_prints_both_figures(
+    tiny_artifact_factory: Callable[..., ModelArtifact],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = tmp_path / "many"
+    for i in range(110):
+        _photo(root / f"p{i:03d}.jpg", seed=100 + i)
+    collapsed = tiny_artifact_factory(
+        model_id="cli-collapsed", collapsed=True, filename="c.onnx"
+    )
+    assert cli.main(["--model", str(collapsed.path), "index", str(root)]) == 0
+    script = tmp_path / "trainer.py"
+    script.write_text(FAKE_TRAINER)
+
+    def retrain(produced: ModelArtifact) -> str:
+        capsys.readouterr()
+        argv = ["retrain", "--from-scratch", "--trainer", sys.executable, str(script)]
+        argv += ["{image_list}", "{model_path}", "{init_from}", str(produced.path)]
+        assert cli.main(argv) == 0
+        return capsys.readouterr().out
+
+    good = tiny_artifact_factory(model_id="cli-good", filename="g.onnx")
+    out = retrain(good)
+    assert "finds a heavily edited copy of a photo first" in out
+    assert "on 50 photos the new model did not train on" in out
+    assert "copy score (mean reciprocal rank): new 0." in out
+    assert "switching to cli-good: its score is higher by" in out
+    assert "active model: cli-good" in out
+
+    bad = tiny_artifact_factory(model_id="cli-bad", collapsed=True, filename="b.onnx")
+    out = retrain(bad)
+    assert (
+        "kept the current model cli-good, as the new one is not measurably better "
+        "(its score is not higher: " in out
+    )
+    assert "((" not in out and "))" not in out
+    assert "sscq-desktop models use cli-bad" in out
+    assert "active model: cli-good" in out
+
+
+def test_notes_print_above_the_progress_bar_without_tearing_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(output, "show_progress", lambda args: True)
+
+    def job() -> Generator[Progress, None, str]:
+        yield Progress("retrain", 0, 0, message="training from scratch")
+        yield Progress("retrain", 2, 3)
+        yield Progress("retrain", 2, 3, message="checking the new model")
+        return "trained"
+
+    def note(progress: Progress) -> str | None:
+        return f"sscq-desktop: {progress.message}" if progress.message else None
+
+    assert (
+        output.drive(
+            job(), argparse.Namespace(no_progress=False), "training", note=note
+        )
+        == "trained"
+    )
+    lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    assert "sscq-desktop: training from scratch" in lines  # each a whole line
+    assert "sscq-desktop: checking the new model" in lines
+    assert any("2/3" in line for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -176,6 +176,31 @@ def test_several_folders_train_together_and_are_evaluated_apart(tmp_path, cache_
     assert "corpusB/train: image folder" in data.description
 
 
+def test_excluded_classes_are_neither_trained_nor_evaluated(tmp_path, cache_dir):
+    from tests.training.conftest import write_photo_folder
+
+    root = write_photo_folder(tmp_path / "corpus" / "train", per_class=12, classes=4)
+    cfg = DataConfig(source="folder", image_size=32, holdout_fraction=0.25)
+    cfg.path = str(root)
+    cfg.exclude_classes = "class1, class3,"
+    data = load_training_data(cfg)
+    every = load_training_data(
+        DataConfig(source="folder", image_size=32, path=str(root))
+    )
+    assert len(every.pixels) == 48
+    assert len(data.pixels) == 18  # 24 photos of two classes, 6 held out as queries
+    ev = data.eval_set
+    assert ev is not None and len(ev.query_labels) == 6
+    assert set(ev.query_labels.tolist()) | set(ev.database_labels.tolist()) == {0, 1}
+    assert "24 photos of excluded classes left out" in data.description
+    # Only the two kept colours (red, blue) remain: no green or yellow photo trains.
+    means = data.pixels.reshape(len(data.pixels), -1, 3).mean(axis=1)
+    assert (means[:, 1] < 120).all()
+    cfg.exclude_classes = "class1,clas3"  # a typo is refused, not ignored
+    with pytest.raises(ValueError, match="names no class folder .*: clas3"):
+        load_training_data(cfg)
+
+
 def test_evaluation_reports_each_corpus_and_their_mean(tmp_path, cache_dir):
     from tests.training.conftest import write_photo_folder
     from training.config import ModelConfig

@@ -137,6 +137,7 @@ def _load_folder(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingDat
     roots = split_paths(cfg.path)
     if not roots:
         raise ValueError("data.path must name an image folder (--data FOLDER)")
+    _check_excluded(excluded_classes(cfg), roots)
     if len(roots) == 1:
         return _load_one_folder(roots[0], cfg, store=store, with_eval=with_eval)
     parts = [_load_one_folder(r, cfg, store=store, with_eval=with_eval) for r in roots]
@@ -158,15 +159,47 @@ def _load_folder(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingDat
 def _load_one_folder(
     root: Path, cfg: DataConfig, *, store: int, with_eval: bool
 ) -> TrainingData:
-    paths = list_images(root)
+    listed = list_images(root)
+    excluded = excluded_classes(cfg)
+    paths = [p for p in listed if class_of(p, root) not in excluded]
+    n_excluded = len(listed) - len(paths)
     train = decode_images(paths, size=store, policy=cfg.resize, cache_dir=cfg.cache_dir)
     if not len(train.pixels):
         raise ValueError(f"no readable images under {root}")
     desc = f"image folder {root.name!r} ({len(train.pixels)} images, {train.n_broken} unreadable)"
+    if n_excluded:
+        desc += f"; {n_excluded} photos of excluded classes left out"
     return _with_holdout(
         train, cfg, desc, label_of=lambda p: class_of(p, root), store=store,
         with_eval=with_eval,
     )  # fmt: skip
+
+
+def _check_excluded(excluded: frozenset[str], roots: list[Path]) -> None:
+    """Refuse a list that is partly unknown (a typo); warn when none of it is here.
+
+    Raises:
+        ValueError: naming the unknown classes when others of the list are present.
+    """
+    present = {d.name for r in roots if r.is_dir() for d in r.iterdir() if d.is_dir()}
+    unknown = excluded - present
+    if not unknown:
+        return
+    if unknown == excluded:
+        logger.warning(
+            "data.exclude_classes: none of its %d classes is a folder here",
+            len(excluded),
+        )
+        return
+    raise ValueError(
+        "data.exclude_classes names no class folder of "
+        f"{', '.join(map(str, roots))}: {', '.join(sorted(unknown))}"
+    )
+
+
+def excluded_classes(cfg: DataConfig) -> frozenset[str]:
+    """The class folder names ``data.exclude_classes`` keeps out (comma-separated)."""
+    return frozenset(c.strip() for c in cfg.exclude_classes.split(",") if c.strip())
 
 
 def _load_image_list(cfg: DataConfig, *, store: int, with_eval: bool) -> TrainingData:

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from sscq_desktop.library.catalog import Catalog, CatalogReader, IngestRecord
+from sscq_desktop.library.catalog import (
+    ACTIVE_MODEL_KEY,
+    PENDING_MODEL_KEY,
+    Catalog,
+    CatalogReader,
+    IngestRecord,
+)
 from sscq_desktop.library.records import PhotoId
 from sscq_desktop.library.scanner import FileStat, Reconciliation
 from sscq_desktop.library.schema import (
@@ -39,7 +45,7 @@ def test_migrates_an_old_catalog_keeping_its_rows(tmp_path: Path) -> None:
     cat = Catalog(path)
 
     assert [f.path for f in cat.folders()] == [Path("/photos")]
-    assert cat.folders()[0].polling is False  # column added by migration 2
+    assert cat._one("PRAGMA user_version")[0] == SCHEMA_VERSION
     cat.close()
 
 
@@ -172,4 +178,67 @@ def test_switch_completes_only_when_every_image_is_encoded(tmp_path: Path) -> No
     )
     assert cat.complete_switch("m2")
     assert cat.active_model_id() == "m2" and cat.pending_model_id() is None
+    cat.close()
+
+
+def test_a_switch_drops_older_codes_in_its_own_transaction(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    folder = cat.add_folder(tmp_path)
+    for model_id in ("m1", "m2", "m3"):
+        _register(cat, model_id)
+    cat.apply_reconciliation(
+        Reconciliation(new=[(FileStat(tmp_path / "a.jpg", 1, 1, folder.id), None)])
+    )
+    pid = cat.missing_work(["m1"])[0].photo_id
+    codes = {m: (b"\x00\x00", b"\x00" * 8) for m in ("m1", "m2", "m3")}
+    cat.record_ingest([IngestRecord(pid, 1, 1, "k", 1, 1, encodings=codes)])
+    cat.set_setting(ACTIVE_MODEL_KEY, "m1")
+    assert cat.complete_switch("m2")
+    assert cat.stats().encoded == {"m1": 1, "m2": 1, "m3": 0}  # m3: never active
+    cat.record_ingest([IngestRecord(pid, 1, 1, "k", 1, 1, encodings=codes)])
+    cat._conn.execute(
+        "CREATE TEMP TRIGGER fail BEFORE DELETE ON encodings "
+        "BEGIN SELECT RAISE(ABORT, 'killed'); END"
+    )
+
+    with pytest.raises(sqlite3.IntegrityError, match="killed"):
+        cat.complete_switch("m3")  # fails while dropping the codes of m1
+
+    assert cat.active_model_id() == "m2"  # nothing of that switch happened
+    assert cat.stats().encoded == {"m1": 1, "m2": 1, "m3": 1}
+    cat._conn.execute("DROP TRIGGER fail")
+    assert cat.complete_switch("m3")
+    assert cat.active_model_id() == "m3"
+    assert cat.stats().encoded == {"m1": 0, "m2": 1, "m3": 1}
+    assert cat.complete_switch("m3")  # already active: nothing more is dropped
+    assert cat.stats().encoded == {"m1": 0, "m2": 1, "m3": 1}
+    cat.close()
+
+
+def test_a_switch_to_one_model_keeps_another_pending_with_its_codes(
+    tmp_path: Path,
+) -> None:
+    """A switch the user chose (X) completing while a retrain's model (R) is pending:
+    R stays pending and keeps the codes it has; only the older model's are dropped."""
+    cat = _catalog(tmp_path)
+    folder = cat.add_folder(tmp_path)
+    for model_id in ("old", "active", "X", "R"):
+        _register(cat, model_id)
+    cat.apply_reconciliation(
+        Reconciliation(new=[(FileStat(tmp_path / "a.jpg", 1, 1, folder.id), None)])
+    )
+    pid = cat.missing_work(["X"])[0].photo_id
+    codes = {m: (b"\x00\x00", b"\x00" * 8) for m in ("old", "active", "X", "R")}
+    cat.record_ingest([IngestRecord(pid, 1, 1, "k", 1, 1, encodings=codes)])
+    cat.set_setting(ACTIVE_MODEL_KEY, "active")
+    cat.set_setting(PENDING_MODEL_KEY, "R")
+
+    assert cat.complete_switch("X")
+
+    assert cat.active_model_id() == "X"
+    assert cat.pending_model_id() == "R"
+    assert cat.stats().encoded == {"old": 0, "active": 1, "X": 1, "R": 1}
+    assert cat.complete_switch("R")  # its own switch completes and clears it
+    assert cat.active_model_id() == "R" and cat.pending_model_id() is None
+    assert cat.stats().encoded == {"old": 0, "active": 0, "X": 1, "R": 1}
     cat.close()

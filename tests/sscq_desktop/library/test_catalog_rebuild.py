@@ -10,18 +10,18 @@ import pytest
 from sscq_desktop.library.catalog import ACTIVE_MODEL_KEY, Catalog
 from sscq_desktop.library.catalog_file import CatalogDamagedError
 from sscq_desktop.library.catalog_rebuild import catalog_health, rebuild_catalog
+from sscq_desktop.library.schema import connect, migrate
 
 
 def _library(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A catalog with a polled folder, a gone model and an active model on disk."""
+    """A catalog with a folder, a gone model and an active model on disk."""
     path = tmp_path / "data" / "catalog.sqlite3"
     photos = tmp_path / "photos"
     photos.mkdir()
     model = tmp_path / "kept.onnx"
     model.write_bytes(b"model bytes")
     with Catalog(path) as catalog:
-        folder = catalog.add_folder(photos)
-        catalog.set_folder_polling(folder.id, True)
+        catalog.add_folder(photos)
         for model_id, file in (("kept", model), ("gone", tmp_path / "gone.onnx")):
             catalog.register_model(
                 model_id=model_id, path=file, source="imported", M=8, K=16, L=4
@@ -62,7 +62,7 @@ def test_rebuild_keeps_the_old_file_and_carries_folders_and_models(
     assert any("gone" in line for line in report.lost)
     with Catalog(path) as catalog:
         [folder] = catalog.folders()
-        assert folder.path == photos and folder.polling
+        assert folder.path == photos
         assert [m.model_id for m in catalog.models()] == ["kept"]
         assert catalog.model("kept") is not None
         assert catalog.active_model_id() == "kept"
@@ -70,3 +70,17 @@ def test_rebuild_keeps_the_old_file_and_carries_folders_and_models(
     # A second rebuild in the same second does not overwrite the first copy.
     again = rebuild_catalog(path, now=datetime(2026, 1, 2, 3, 4, 5))
     assert again.kept_as != report.kept_as and report.kept_as.exists()
+
+
+def test_rebuild_carries_the_folders_of_a_version_1_catalog(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    conn = connect(path)
+    migrate(conn, target=1)  # before folders had the (now unused) `polling` column
+    conn.execute("INSERT INTO folders (path, added_at) VALUES ('/photos', 'then')")
+    conn.close()
+
+    report = rebuild_catalog(path)
+
+    assert report.folders == ["/photos"] and report.lost == []
+    with Catalog(path) as catalog:
+        assert [f.path for f in catalog.folders()] == [Path("/photos")]

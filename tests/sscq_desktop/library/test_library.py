@@ -61,7 +61,8 @@ def test_indexes_a_tree_of_formats_and_records_broken_files(
     assert "too large" in errors["huge.png"]
     photo = library.photo_by_path(root / "sub" / "c.webp")
     assert photo is not None and (photo.width, photo.height) == (96, 64)
-    assert library.thumbnail(photo.id) is not None
+    status = library.thumbnail_status(photo.path)
+    assert status.state == "ready" and status.path is not None and status.path.is_file()
 
 
 def test_exif_rotated_photos_rank_their_upright_copy_first(

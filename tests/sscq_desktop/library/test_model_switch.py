@@ -98,6 +98,44 @@ def test_switching_back_is_immediate_when_codes_exist(
     assert counter.calls == calls and library.active_model_id == first
 
 
+def test_a_switch_keeps_the_codes_of_the_new_and_the_previous_model_only(
+    library: Library,
+    tiny_artifact_factory: Callable[..., ModelArtifact],
+    tmp_path: Path,
+    make_photo: Callable[..., Path],
+) -> None:
+    root = tmp_path / "photos"
+    _photos(make_photo, root, 10)
+    library.add_folder(root)
+    run_job(library.update())
+    first = library.active_model_id
+    assert first is not None
+    for n, model_id in enumerate(("second", "third")):
+        model = tiny_artifact_factory(
+            model_id=model_id, seed=3 + n, filename=f"{n}.onnx"
+        )
+        library.import_model(model.path)
+        assert library.switch_model(model_id) is False
+        assert library.stats().encoded[first] == 10  # still searched: kept
+        run_job(library.ingest())
+        assert library.active_model_id == model_id
+
+    assert library.stats().encoded == {first: 0, "second": 10, "third": 10}
+    assert len(library.catalog.codes(first)[0]) == 0  # registered, but no codes
+    query = library.photo_by_path(root / "p004.jpg")
+    assert query is not None
+    hits = library.similar_to_photo(query.id, k=3)
+    assert len(hits) == 3 and {h.model_id for h in hits} == {"third"}
+    outside = make_photo(tmp_path / "query.jpg", seed=4)
+    hits = library.similar_to_file(outside, k=3)
+    assert len(hits) == 3 and {h.model_id for h in hits} == {"third"}
+    # One step back is immediate and keeps both; further back means re-encoding.
+    assert library.switch_model("second") is True
+    assert library.stats().encoded == {first: 0, "second": 10, "third": 10}
+    assert library.similar_to_photo(query.id, k=3)[0].model_id == "second"
+    assert library.switch_model(first) is False
+
+
 def test_going_back_to_the_default_model(
     open_library: Callable[..., Library],
     tiny_artifact_factory: Callable[..., ModelArtifact],

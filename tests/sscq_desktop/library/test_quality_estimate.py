@@ -55,7 +55,7 @@ def test_signals_are_fractions_and_repeat_with_the_seed(encoder):
     b = estimate_quality(encoder, sample, seed=3, k=5)
     assert a == b and a.n_photos == 30
     for field in dataclasses.fields(a):
-        if field.name != "n_photos":
+        if field.name not in ("n_photos", "strong_copy_ranks"):
             assert 0.0 <= getattr(a, field.name) <= 1.0, field.name
 
 

@@ -91,7 +91,7 @@ def test_a_storm_is_coalesced_below_the_watched_roots(tmp_path: Path) -> None:
     root = tmp_path / "photos"
     (root / "a").mkdir(parents=True)
     watcher = FolderWatcher(debounce_s=0.05)
-    watcher.set_folders([(root, False)])
+    watcher.set_folders([root])
     try:
         storm = [root / "a" / f"{i}.jpg" for i in range(STORM)]
         watcher.mark_dirty([root, *storm, root.parent, tmp_path / "elsewhere.jpg"])
@@ -113,7 +113,7 @@ def test_a_lost_inotify_queue_rescans_every_watched_root(tmp_path: Path) -> None
     for root in roots:
         root.mkdir()
     watcher = FolderWatcher(debounce_s=0.05)
-    watcher.set_folders([(root, False) for root in roots])
+    watcher.set_folders(roots)
     try:
         logging.getLogger(inotify_c.__name__).warning(
             "Inotify queue overflowed; filesystem events were lost"

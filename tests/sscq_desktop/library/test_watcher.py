@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from library_testkit import wait_until
 
+from sscq_desktop.library import watcher as watcher_module
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
 from sscq_desktop.library.watcher import FolderWatcher, _collapse
@@ -106,7 +107,7 @@ def test_native_failure_falls_back_to_polling(
             raise OSError(28, "inotify watch limit reached")
 
         monkeypatch.setattr(watcher._native, "schedule", refuse)
-        watcher.set_folders([(tmp_path, False)])
+        watcher.set_folders([tmp_path])
         assert watcher.polled_folders == [tmp_path]
         (tmp_path / "x.jpg").write_bytes(b"data")
         deadline = time.monotonic() + 10
@@ -115,6 +116,29 @@ def test_native_failure_falls_back_to_polling(
             batch = watcher.next_batch(timeout=0.5)
         target = tmp_path / "x.jpg"
         assert any(target == p or target.is_relative_to(p) for p in batch)
+    finally:
+        watcher.stop()
+
+
+def test_a_folder_on_a_network_file_system_is_polled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share, local = tmp_path / "share", tmp_path / "local"
+    share.mkdir()
+    local.mkdir()
+    asked: list[Path] = []
+
+    def on_share(path: Path) -> bool:
+        asked.append(path)
+        return path == share
+
+    monkeypatch.setattr(watcher_module, "on_network_fs", on_share)
+    watcher = FolderWatcher(debounce_s=0.1, polling_interval_s=0.1)
+    try:
+        watcher.set_folders([share, local])
+        assert asked == [share, local]
+        assert watcher.polled_folders == [share]
+        assert set(watcher.watched_folders) == {share, local}
     finally:
         watcher.stop()
 

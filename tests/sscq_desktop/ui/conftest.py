@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import shiboken6
 from memory_library import MemoryLibrary
 from PIL import Image
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QObject, QThreadPool
 from pytestqt.qtbot import QtBot
 
 from sscq_desktop.model.artifact import ModelArtifact
@@ -71,12 +75,54 @@ def runner() -> Iterator[TaskRunner]:
     assert runner.wait_for_done(10_000)
 
 
+THREAD_GRACE_S = 5.0
+"""After a test (and its fixtures' cleanup), how long its background work may take to end."""
+
+
 @pytest.fixture(autouse=True)
-def _no_dangling_threads() -> Iterator[None]:
+def _no_dangling_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves background work running after its own cleanup.
+
+    Checks what the app really runs on: every `QThreadPool` that a `sscq_desktop.ui`
+    module creates during the test (the task runner's lanes, the thumbnail decoders)
+    must be idle, and every Python thread started meanwhile (decoders, folder
+    watchers, the trainer's output reader) must have ended, within `THREAD_GRACE_S`.
+    """
+    pools: list[QThreadPool] = []
+
+    class TrackedPool(QThreadPool):
+        def __init__(self, parent: QObject | None = None) -> None:
+            super().__init__(parent)
+            pools.append(self)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("sscq_desktop.ui") and (
+            getattr(module, "QThreadPool", None) is QThreadPool
+        ):
+            monkeypatch.setattr(module, "QThreadPool", TrackedPool)
+    before = set(threading.enumerate())
     yield
-    pool = QThreadPool.globalInstance()
-    assert pool.waitForDone(10_000)
-    assert pool.activeThreadCount() == 0
+    deadline = time.monotonic() + THREAD_GRACE_S
+
+    def left_ms() -> int:
+        return max(0, int((deadline - time.monotonic()) * 1000))
+
+    # A pool whose C++ object is gone was waited for by its destructor.
+    busy = [
+        type(p.parent()).__name__
+        for p in pools
+        if shiboken6.isValid(p) and not p.waitForDone(left_ms())
+    ]
+    threads = [  # a _DummyThread is a Qt pool thread that ran Python: checked above
+        t
+        for t in threading.enumerate()
+        if t not in before and not isinstance(t, threading._DummyThread)
+    ]
+    for thread in threads:
+        thread.join(left_ms() / 1000)
+    alive = [t.name for t in threads if t.is_alive()]
+    assert not busy, f"thread pools still busy after the test, owned by {busy}"
+    assert not alive, f"threads still running after the test: {alive}"
 
 
 @pytest.fixture

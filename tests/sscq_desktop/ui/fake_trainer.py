@@ -1,4 +1,4 @@
-"""A stand-in for `python -m training train`: JSON-lines events, then a tiny artifact.
+"""A stand-in for `python -m training train`: trainer events, then a tiny artifact.
 
 Usage: fake_trainer.py --out PATH [--steps N] [--step-s S] [--crash-at N]
 """
@@ -6,13 +6,21 @@ Usage: fake_trainer.py --out PATH [--steps N] [--step-s S] [--crash-at N]
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
 from pathlib import Path
 
 from tiny_model import make_tiny_artifact
+
+from sscq_desktop.model.trainer_events import (
+    DoneEvent,
+    EpochEndEvent,
+    StartEvent,
+    StepEvent,
+    TrainerEvent,
+    to_json_line,
+)
 
 
 def main() -> int:
@@ -23,10 +31,10 @@ def main() -> int:
     parser.add_argument("--crash-at", type=int, default=-1)
     args = parser.parse_args()
 
-    def emit(**event: object) -> None:
-        print(json.dumps(event), flush=True)
+    def emit(event: TrainerEvent) -> None:
+        print(to_json_line(event), flush=True)
 
-    emit(event="start", total_steps=args.steps, images=20)
+    emit(StartEvent(total_steps=args.steps, n_images=20))
     for step in range(1, args.steps + 1):
         if step == args.crash_at:
             print("RuntimeError: CUDA out of memory (simulated)", file=sys.stderr)
@@ -34,19 +42,20 @@ def main() -> int:
         time.sleep(args.step_s)
         total = 4.0 * math.exp(-step / 3) + 0.5
         emit(
-            event="step",
-            step=step,
-            total_steps=args.steps,
-            losses={"total": total, "ic_z": total * 0.5, "cc": total * 0.3},
-            eta_s=(args.steps - step) * max(args.step_s, 0.01),
-            images_per_s=123.0,
-            codeword_usage=[0.9, 0.8, 1.0, 0.7],
+            StepEvent(
+                step=step,
+                total_steps=args.steps,
+                losses={"total": total, "ic_z": total * 0.5, "cc": total * 0.3},
+                eta_s=(args.steps - step) * max(args.step_s, 0.01),
+                images_per_s=123.0,
+                codeword_usage=[0.9, 0.8, 1.0, 0.7],
+            )
         )
-    emit(event="epoch_end", epoch=1)
+    emit(EpochEndEvent(epoch=1, step=args.steps))
     make_tiny_artifact(
         Path(args.out), model_id=f"trained-{int(time.time() * 1000)}", seed=1
     )
-    emit(event="done", artifact=args.out)
+    emit(DoneEvent(steps=args.steps, export={"artifact": args.out}))
     return 0
 
 

@@ -11,22 +11,37 @@ from pytestqt.qtbot import QtBot
 
 from sscq_desktop.library.library import Library
 from sscq_desktop.model.artifact import ModelArtifact
+from sscq_desktop.model.trainer_events import StepEvent
 from sscq_desktop.paths import app_paths
 from sscq_desktop.ui.library_adapter import LibraryAdapter
+from sscq_desktop.ui.library_backend import ModelInfo, RetrainResult
 from sscq_desktop.ui.main_window import MainWindow
-from sscq_desktop.ui.retrain_dialog import RetrainDialog
+from sscq_desktop.ui.retrain_dialog import RetrainDialog, outcome_text, photos_text
 from sscq_desktop.ui.settings_dialog import SettingsDialog
 from sscq_desktop.ui.tasks import TaskRunner
 
 
 def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
-    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+    qtbot: QtBot,
+    window: MainWindow,
+    library: MemoryLibrary,
+    photo_folders: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     a, _ = photo_folders
     index_folders(qtbot, window, a)
+    chosen: list[str] = []  # switches the window runs on its writer lane
+    switch = window.model_switcher.switch
+
+    def recording_switch(model_id: str) -> None:
+        chosen.append(model_id)
+        switch(model_id)
+
+    monkeypatch.setattr(window.model_switcher, "switch", recording_switch)
     dialog = window.open_retrain_dialog()
     dialog.max_steps = 4
     assert "10 photos" in dialog.photos_label.text()
+    assert "too few to check a new model" in dialog.photos_label.text()
     dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(16))
     assert dialog.request().code_bits == 16
     with (
@@ -38,9 +53,14 @@ def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
     model = switched.args[0]
     assert model.model_id.startswith("trained-")
     assert not model.is_default
+    # The backend's retrain decided (better) but switched nothing: the window switched
+    # through its ModelSwitcher, on the writer lane, as Settings does.
+    assert chosen == [model.model_id]
     assert dialog.loss_plot.series["total"][-1][0] == 4  # one point per step
     assert dialog.progress_bar.value() == dialog.progress_bar.maximum()
-    assert "ready" in dialog.status_label.text()
+    text = dialog.status_label.text()
+    assert text.startswith("The new model is better.")
+    assert "first 62% of the time, the current one 48%" in text
     qtbot.waitUntil(
         lambda: model.model_id in window.status_bar.model_label.text(), timeout=10_000
     )
@@ -51,6 +71,115 @@ def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
     ) as blocker:
         window.search_by_file(a / "beach.jpg")
     assert blocker.args[0][0].path.name in {"beach.jpg", "beach_small.jpg"}
+
+
+def test_a_retrained_model_that_is_not_better_is_kept_aside(
+    qtbot: QtBot,
+    window: MainWindow,
+    library: MemoryLibrary,
+    photo_folders: tuple[Path, Path],
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    library.retrain_check = {
+        "better": False,
+        "summary": "The new model finds a heavily edited copy of a photo first 40% of "
+        "the time, the current one 41% (on 120 photos the new model did not train "
+        "on).",
+        "reason": "its score is not higher: -0.004",
+        "new_score": 0.5,
+        "active_score": 0.504,
+        "n_photos": 120,
+    }
+    switched: list[object] = []
+    window.model_did_change.connect(switched.append)
+    dialog = window.open_retrain_dialog()
+    dialog.max_steps = 3
+    with qtbot.waitSignal(dialog.model_kept, timeout=60_000) as kept:
+        dialog.start_button.click()
+    text = dialog.status_label.text()
+    assert text.startswith("The new model is not measurably better, so your current")
+    assert "(its score is not higher: -0.004)" in text
+    assert "((" not in text and "))" not in text
+    assert "first 40% of the time, the current one 41%" in text
+    assert "switch to it in Settings" in text
+    qtbot.wait(200)
+    assert switched == [] and window.active_model.model_id == "tiny-test-model"
+    assert library.active_model().model_id == "tiny-test-model"
+    assert kept.args[0].model_id in {m.model_id for m in library.models()}
+
+
+def test_a_retrained_model_that_could_not_be_checked_is_kept_aside(
+    qtbot: QtBot,
+    window: MainWindow,
+    library: MemoryLibrary,
+    photo_folders: tuple[Path, Path],
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    reason = (
+        "the library has too few photos to keep some out of training and check it "
+        "(100 are needed)"
+    )
+    library.retrain_check = {
+        "better": False,
+        "summary": f"The new model was not checked: {reason}.",
+        "reason": reason,
+        "new_score": float("nan"),
+        "active_score": None,
+        "n_photos": 0,
+    }
+    switched: list[object] = []
+    window.model_did_change.connect(switched.append)
+    dialog = window.open_retrain_dialog()
+    dialog.max_steps = 3
+    with qtbot.waitSignal(dialog.model_kept, timeout=60_000):
+        dialog.start_button.click()
+    assert dialog.status_label.text() == (
+        f"The new model could not be checked: {reason}. Your current model stays in "
+        "use; you can switch to the new one by hand in Settings."
+    )
+    qtbot.wait(200)
+    assert switched == [] and library.active_model().model_id == "tiny-test-model"
+
+
+def _result(**fields: object) -> RetrainResult:
+    values: dict[str, object] = {
+        "model": ModelInfo("new", 32),
+        "better": True,
+        "checked": True,
+        "summary": "The new model finds a heavily edited copy of a photo first 60% of "
+        "the time (on 50 photos it did not train on).",
+        "reason": "there was no model in use",
+        "previous_model": None,
+    }
+    return RetrainResult(**{**values, **fields})  # type: ignore[arg-type]
+
+
+def test_without_a_model_in_use_the_new_one_is_used_and_said_plainly() -> None:
+    checked = outcome_text(_result())
+    assert checked.startswith("There was no model in use, so the new one will be used.")
+    assert "first 60% of the time" in checked and "better" not in checked
+    too_few = "the library has too few photos to keep some out of training and check it"
+    unchecked = outcome_text(_result(checked=False, summary="", reason=too_few))
+    assert unchecked.startswith(f"The new model could not be checked: {too_few}. ")
+    assert "There was no model in use, so the new one will be used." in unchecked
+    assert unchecked.count(too_few) == 1 and "better" not in unchecked
+
+
+def test_the_photos_line_says_before_training_whether_the_model_can_be_checked() -> (
+    None
+):
+    assert photos_text(99) == (
+        "99 photos in your library: too few to check a new model (100 needed), so it "
+        "will be kept aside, not switched to (you can switch to it by hand in "
+        "Settings)."
+    )
+    assert photos_text(110) == (
+        "110 photos in your library; 50 of them will be held out of training to check "
+        "the new model before switching to it."
+    )
+    assert "300 of them" in photos_text(12_000)
 
 
 def test_cancel_leaves_the_old_model_active(
@@ -67,7 +196,7 @@ def test_cancel_leaves_the_old_model_active(
     with qtbot.waitSignal(
         dialog.training_progressed,
         timeout=30_000,
-        check_params_cb=lambda e: e.get("event") == "step",
+        check_params_cb=lambda e: isinstance(e, StepEvent),
     ):
         dialog.start_button.click()
     with qtbot.waitSignal(dialog.training_cancelled, timeout=30_000):
@@ -153,16 +282,22 @@ def test_the_real_library_and_trainer_retrain_through_the_dialog(
         dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(16))
         dialog.minutes_spin.setValue(1)
         dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
-        with qtbot.waitSignal(dialog.model_trained, timeout=90_000) as trained:
+        with qtbot.waitSignal(dialog.model_kept, timeout=90_000) as kept:
             dialog.start_training()
-        model = trained.args[0]
+        model = kept.args[0]
+        # 19 photos are too few to hold some out and check it: the current model
+        # stays, said once, with no verdict on the model's quality.
+        text = dialog.status_label.text()
+        assert text.startswith("The new model could not be checked: the library has ")
+        assert text.count("too few photos") == 1 and "better" not in text
+        assert "switch to the new one by hand in Settings" in text
         assert model.nbits == 16 and not model.is_default
         assert "from scratch" in dialog.note  # the tiny model has no companion .pt
+        # Said before training: the library is too small to check the new model.
+        assert "the library has only 19 photos: too few to check" in dialog.note
         assert dialog.loss_plot.series["total"][-1][0] == 2  # the trainer's own losses
         assert dialog.progress_bar.value() == dialog.progress_bar.maximum()
         assert model.model_id in {m.model_id for m in adapter.models()}
-        assert (
-            lib.active_model_id == tiny_artifact.model_id
-        )  # the window switches later
+        assert lib.active_model_id == tiny_artifact.model_id
     finally:
         lib.close()

@@ -8,7 +8,6 @@ from pytestqt.qtbot import QtBot
 from sscq_desktop.ui.tasks import (
     LatestRequest,
     Task,
-    TaskCancelled,
     TaskContext,
     TaskRunner,
 )
@@ -102,6 +101,30 @@ def test_latest_request_drops_stale_answers() -> None:
     assert requests.is_current(second)
 
 
-def test_task_cancelled_is_an_exception() -> None:
-    with pytest.raises(TaskCancelled):
-        raise TaskCancelled
+@pytest.mark.parametrize("with_callback", [True, False])
+def test_a_cancelled_task_is_neither_a_failure_nor_a_success(
+    monkeypatch: pytest.MonkeyPatch, with_callback: bool
+) -> None:
+    shown: list[BaseException] = []
+    monkeypatch.setattr(
+        "sscq_desktop.ui.errors.show_exception", lambda _parent, exc: shown.append(exc)
+    )
+    ran: list[str] = []
+    seen: list[object] = []
+
+    def fn(ctx: TaskContext) -> str:
+        ran.append("started")
+        ctx.check_cancelled()
+        ran.append("went on")
+        return "done"
+
+    task: Task[str] = Task(fn).on_success(seen.append)
+    task.on_finished(lambda: seen.append("finished"))
+    if with_callback:
+        task.on_cancelled(lambda: seen.append("cancelled"))
+    task.cancel()
+    task.start(TaskRunner(sync=True))
+
+    assert ran == ["started"]
+    assert seen == (["cancelled"] if with_callback else []) + ["finished"]
+    assert shown == []  # a cancellation is never shown as an error

@@ -1,0 +1,132 @@
+"""What the GUI shows comes from the library: thumbnails (remade when lost) and renditions."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sscq_desktop.library import renderer
+from sscq_desktop.library.decode_markers import markers_dir
+from sscq_desktop.library.image_loader import ImageLoadError, LoadedImage
+from sscq_desktop.library.library import Library
+from sscq_desktop.library.progress import run_job
+from sscq_desktop.library.thumbnails import thumbnail_path
+
+
+def _index(lib: Library, folder: Path) -> None:
+    lib.add_folder(folder)
+    run_job(lib.update())
+
+
+def test_thumbnail_status_says_ready_pending_failed_or_unknown(
+    library: Library, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    root = tmp_path / "photos"
+    good = make_photo(root / "good.jpg", seed=1, size=(400, 300))
+    (root / "broken.jpg").write_text("not an image")
+    _index(library, root)
+
+    ready = library.thumbnail_status(good)
+    assert ready.state == "ready" and ready.path is not None
+    assert ready.path.is_relative_to(library.paths.thumbnails_dir)
+    broken = library.thumbnail_status(root / "broken.jpg")
+    assert broken.state == "failed" and "not an image" in (broken.reason or "")
+    assert library.thumbnail_status(tmp_path / "elsewhere.jpg").state == "unknown"
+
+
+def test_a_thumbnail_lost_from_the_cache_is_made_again(
+    library: Library, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    root = tmp_path / "photos"
+    photo = make_photo(root / "a.jpg", seed=2, size=(600, 400))
+    _index(library, root)
+    first = library.thumbnail_status(photo).path
+    assert first is not None
+    first.unlink()  # the cache was purged
+
+    again = library.thumbnail_status(photo)
+
+    assert again.state == "ready" and again.path == first and first.is_file()
+    record = library.photo_by_path(photo)
+    assert record is not None and record.content_key is not None
+    assert thumbnail_path(library.paths.thumbnails_dir, record.content_key) == first
+
+
+def test_a_lost_thumbnail_of_a_changed_file_waits_for_ingest(
+    library: Library, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    root = tmp_path / "photos"
+    photo = make_photo(root / "a.jpg", seed=3, size=(300, 200))
+    _index(library, root)
+    cached = library.thumbnail_status(photo).path
+    assert cached is not None
+    cached.unlink()
+    make_photo(photo, seed=4, size=(320, 200))  # new content, not rescanned yet
+
+    assert library.thumbnail_status(photo).state == "pending"
+    assert not cached.exists()  # never a thumbnail of other content under its key
+
+
+def test_render_image_fits_the_size_and_refuses_broken_files(
+    library: Library, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    photo = make_photo(tmp_path / "big.png", seed=5, size=(900, 600))
+    rendered = library.render_image(photo, max_side=300)
+    assert rendered.pixels.shape == (200, 300, 3)
+    assert rendered.pixels.dtype == np.uint8 and rendered.pixels.flags.c_contiguous
+    assert (rendered.width, rendered.height) == (900, 600)
+    small = library.render_image(photo, max_side=2000)
+    assert small.pixels.shape == (600, 900, 3)  # never enlarged
+
+    garbage = tmp_path / "garbage.jpg"
+    garbage.write_bytes(os.urandom(4096))
+    with pytest.raises(ImageLoadError):
+        library.render_image(garbage, max_side=300)
+    with pytest.raises(ValueError, match="max_side"):
+        library.render_image(photo, max_side=0)
+
+
+def test_render_image_keeps_the_pixel_cap(
+    open_library: Callable[..., Library],
+    tiny_artifact: Any,
+    tmp_path: Path,
+    make_photo: Callable[..., Path],
+) -> None:
+    library = open_library(tiny_artifact, max_pixels=10_000)
+    photo = make_photo(tmp_path / "big.png", seed=6, size=(300, 300))
+    with pytest.raises(ImageLoadError, match="too large"):
+        library.render_image(photo, max_side=100)
+
+
+def test_rendering_a_library_photo_is_marked_and_a_hung_decode_is_abandoned(
+    library: Library,
+    tmp_path: Path,
+    make_photo: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = tmp_path / "photos"
+    photo = make_photo(root / "a.jpg", seed=7, size=(300, 200))
+    _index(library, root)
+    folder = markers_dir(library.paths.catalog_path)
+    seen: list[bytes] = []
+    release = threading.Event()
+
+    def hanging_load(path: Any, **kw: Any) -> LoadedImage:
+        seen.extend(p.read_bytes() for p in folder.glob("*.marker"))
+        release.wait(10)  # a decoder stuck on this file
+        raise ImageLoadError("released")
+
+    monkeypatch.setattr(renderer, "load_image", hanging_load)
+    library._renderer.timeout_s = 0.3
+    try:
+        with pytest.raises(ImageLoadError, match="did not finish"):
+            library.render_image(photo, max_side=100)
+    finally:
+        release.set()
+    assert any(os.fsencode(photo) in marker for marker in seen)
