@@ -51,6 +51,23 @@ def app_home(
     yield home
 
 
+DECODER_TRAPS = Path(__file__).parent / "decoder_traps"
+
+
+@pytest.fixture
+def decoder_traps(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Arm `decoder_traps/sitecustomize.py` in every Python process started from now on.
+
+    Decoder workers (``spawn``) and child processes then abort on ``crash.jpg`` and hang
+    on ``hang.jpg``. Returns the environment, for `subprocess` calls.
+    """
+    import sys
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(DECODER_TRAPS), *sys.path]))
+    monkeypatch.setenv("SSCQ_TEST_DECODER_TRAPS", "1")
+    return dict(os.environ)
+
+
 @pytest.fixture
 def shipped_default_model(monkeypatch: pytest.MonkeyPatch) -> Path:
     """Use the default model shipped in resources/ (the one users get)."""

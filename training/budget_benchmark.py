@@ -46,12 +46,14 @@ PHOTO_ARMS: dict[str, list[str]] = {
     "jitter0": ["data.color_jitter=0.0"],
     "batch128": ["optim.batch_size=128"],
     "lr1e-3": ["optim.lr=1e-3"],
+    "noblur": ["data.blur_sigma_max=0.0"],
 }
 CIFAR10_ARMS: dict[str, list[str]] = {
     # The plain conv+pool net of the independent run: 32 px, crop 0.2-1, batch 256.
     "convpool": [],
     "compact_w0.5": ['model.backbone="compact"', "model.width=0.5"],
     "convpool_crop0.08": ["data.crop_scale_min=0.08"],
+    "convpool_noblur": ["data.blur_sigma_max=0.0"],
 }
 CIFAR10_BASE = [
     'model.backbone="convpool"',

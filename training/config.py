@@ -38,6 +38,7 @@ class DataConfig:
     )
     exclude_classes: str = ""  # folders: comma-separated class subfolder names kept out of training and evaluation entirely (categories never seen, for retrain tests); a partly unknown list is refused
     crop_scale_min: float = 0.08  # RandomResizedCrop's smallest area fraction (METHOD.md: 0.08; 0.2 measured better on short CPU runs)
+    blur_sigma_max: float = 2.0  # Gaussian blur (kernel 3, sigma 0.1 to this), always applied as METHOD.md says; 0 turns blur off
     color_jitter: float = 0.4  # ColorJitter brightness/contrast/saturation strength (hue = a quarter of it); 0 turns colour jitter off
     augment_backend: str = (
         "tensor"  # "tensor" (batched kornia, CPU or GPU) or "pil" (per image, CPU)

@@ -136,7 +136,7 @@ class _Loop:
         self.loss_fn = SSCQLoss(cfg.loss, n_codebooks=cfg.model.n_codebooks)
         self.augment = TensorAugment(
             cfg.data.image_size, crop_scale_min=cfg.data.crop_scale_min,
-            color_jitter=cfg.data.color_jitter,
+            color_jitter=cfg.data.color_jitter, blur_sigma_max=cfg.data.blur_sigma_max,
         )  # fmt: skip
         self.batches = TwoViewBatches(
             data.pixels, batch_size=cfg.optim.batch_size, seed=cfg.run.seed, rank=info.rank,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,13 +33,17 @@ def run_index(args: argparse.Namespace) -> int:
     """Add folders, then scan and index their photos.
 
     Args:
-        args: The parsed command line (``folders``, ``json``).
+        args: The parsed command line (``folders``, ``json``, ``decode_timeout``).
 
     Returns:
         The exit code.
     """
     lib = open_library(args)
     with lib:
+        if args.decode_timeout is not None:
+            lib.ingest_options = replace(
+                lib.ingest_options, decode_timeout_s=args.decode_timeout
+            )
         for folder in args.folders:
             lib.add_folder(folder)
         scan = drive(lib.scan(), args, "scanning")

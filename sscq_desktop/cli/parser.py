@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="add folders and index their photos")
     p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument(
+        "--decode-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="a photo whose decoding takes longer is recorded as failed and its "
+        "decoder process killed (default 120)",
+    )
     p.set_defaults(handler=run_index)
 
     p = sub.add_parser("watch", help="keep the library up to date until Ctrl-C")
@@ -76,11 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         "retry",
         help="try the photos that failed to index again",
         description="Put every photo that could not be indexed (broken, unreadable, "
-        "decoder timeout, or skipped after the decoder crashed on it twice) back in the "
-        "queue, then bring the library up to date so they are tried again now. Files "
-        "you repair or replace are retried by `index` and `watch` anyway; use this "
-        "after a network drive is back or a decoder was installed. A file the decoder "
-        "crashed on is then decoded alone, and skipped again if it crashes once more. "
+        "decoder timeout, or a decoder that crashed on it) back in the queue, then "
+        "bring the library up to date so they are tried again now. Files you repair "
+        "or replace are retried by `index` and `watch` anyway; use this after a "
+        "network drive is back or a decoder was installed. "
         "`sscq-desktop status` lists the failed files.",
     )
     p.add_argument(

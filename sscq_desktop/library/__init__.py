@@ -11,11 +11,13 @@ Modules:
 - ``schema`` / ``catalog``: SQLite schema with migrations; one writer, many readers
   (``catalog_connection`` -> ``encoding_reader`` -> ``catalog_reader`` -> ``catalog``).
 - ``scanner`` / ``watcher``: disk reconciliation and debounced change events.
-- ``ingest`` / ``ingest_decoder`` / ``daemon_pool`` / ``thumbnails``: parallel decode on
-  abandonable threads, batched encode, thumbnails; ``decode_markers`` /
-  ``crash_quarantine``: a file whose decode crashed the process twice is skipped.
-- ``renderer``: what the GUI shows (cached thumbnails, remade when lost; previews and
-  outside images decoded with ingest's safety): the GUI never decodes an image file.
+- ``decode_pool``: worker processes for every decode of an image file; a decode that
+  hangs or crashes kills its worker only, and fails that file.
+- ``ingest`` / ``ingest_decoder`` / ``thumbnails``: parallel decode in the pool,
+  batched encode, thumbnails.
+- ``renderer``: what the GUI shows (cached thumbnails, remade when lost; previews,
+  outside images and query files decoded in its own pool): the GUI never decodes an
+  image file.
 - ``search_service`` / ``duplicates``: in-memory code index, similar and near-duplicates.
 - ``model_registry``: validated model files, copied into ``models/`` and registered.
 - ``library``: the `Library` facade over ``indexer`` (scan, ingest, watch),

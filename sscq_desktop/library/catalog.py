@@ -26,7 +26,6 @@ from sscq_desktop.library.catalog_reader import (
     CatalogStats,
     WorkItem,
 )
-from sscq_desktop.library.crash_quarantine import CRASH_LIMIT
 from sscq_desktop.library.path_text import from_catalog, to_catalog
 from sscq_desktop.library.records import (
     FolderId,
@@ -220,7 +219,7 @@ class Catalog(CatalogReader):
                 self._delete_encodings(conn, [pid for pid, _ in chunk2])
                 conn.executemany(
                     "UPDATE images SET size = ?, mtime_ns = ?, status = 'pending', error = NULL, "
-                    "content_key = NULL, decode_crashes = 0 WHERE id = ?",
+                    "content_key = NULL WHERE id = ?",
                     [(f.size, f.mtime_ns, pid) for pid, f in chunk2],
                 )
         for start in range(0, len(rec.new), _WRITE_CHUNK):
@@ -238,8 +237,7 @@ class Catalog(CatalogReader):
     def record_ingest(self, records: Sequence[IngestRecord]) -> None:
         """Store a batch of decode/encode outcomes in one transaction.
 
-        Outcomes for photos deleted meanwhile are dropped (no orphan codes). A success
-        resets the photo's crash count (`crash_quarantine`).
+        Outcomes for photos deleted meanwhile are dropped (no orphan codes).
         """
         keys = {m.model_id: self._model_key(m.model_id) for m in self.models()}
         with self.transaction() as conn:
@@ -252,7 +250,7 @@ class Catalog(CatalogReader):
                     )
                     continue
                 cur = conn.execute(
-                    "UPDATE images SET status = 'ok', error = NULL, decode_crashes = 0, "
+                    "UPDATE images SET status = 'ok', error = NULL, "
                     "size = ?, mtime_ns = ?, content_key = ?, width = ?, height = ?, "
                     "taken_at = ? WHERE id = ?",
                     (
@@ -274,18 +272,11 @@ class Catalog(CatalogReader):
                 )
 
     def retry_errors(self) -> int:
-        """Put every failed image back to ``pending``; returns how many.
-
-        A file the decoder crashed on keeps one crash short of `CRASH_LIMIT`: it is then
-        decoded alone (so a crash blames no other file) and set aside again after one
-        more crash.
-        """
+        """Put every failed image back to ``pending``; returns how many."""
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE images SET status = 'pending', error = NULL, "
-                "decode_crashes = MIN(decode_crashes, ?) "
-                "WHERE status != 'ok' AND status = 'error'",
-                (CRASH_LIMIT - 1,),
+                "UPDATE images SET status = 'pending', error = NULL "
+                "WHERE status != 'ok' AND status = 'error'"
             )
             return cur.rowcount
 

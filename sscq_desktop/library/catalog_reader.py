@@ -188,13 +188,6 @@ class CatalogReader(EncodingReader):
             )[0]
         )
 
-    def crash_suspects(self) -> frozenset[PhotoId]:
-        """Images with a decode crash on record and not set aside (`crash_quarantine`)."""
-        rows = self._rows(
-            "SELECT id FROM images WHERE decode_crashes > 0 AND status != 'error'"
-        )
-        return frozenset(PhotoId(r[0]) for r in rows)
-
     # --- settings and status ----------------------------------------------------------
 
     def setting(self, key: str) -> str | None:

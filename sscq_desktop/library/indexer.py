@@ -3,8 +3,10 @@
 Scan (reconcile the catalog with the disk), ingest (decode, encode, store; finish a
 pending model switch), update (both) and watch (keep up with changes until cancelled).
 Each is a generator yielding `Progress`; drive one at a time from one worker thread,
-the catalog's only writer. Searches are `Searcher`'s; this module only tells it, through
-the `bump` callback, that the codes changed.
+the catalog's only writer. While `watch` runs, its thread owns the `WriterLane`: other
+writes reach the catalog as commands it runs between batches, and a folder added
+meanwhile is scanned alone. Searches are `Searcher`'s; this module only tells it,
+through the `bump` callback, that the codes changed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sscq_desktop.library.ingest import IngestOptions, IngestPipeline, IngestSum
 from sscq_desktop.library.model_manager import ModelManager
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
-from sscq_desktop.library.records import FolderRecord
+from sscq_desktop.library.records import FolderId, FolderRecord
 from sscq_desktop.library.root_status import check_root
 from sscq_desktop.library.scanner import (
     FileStat,
@@ -33,6 +35,7 @@ from sscq_desktop.library.scanner import (
 )
 from sscq_desktop.library.thumbnails import remove_thumbnail
 from sscq_desktop.library.watcher import FolderWatcher
+from sscq_desktop.library.writer_lane import WriterLane
 from sscq_desktop.model.encoder import ModelOutputError
 from sscq_desktop.paths import AppPaths
 
@@ -90,6 +93,9 @@ class Indexer:
         self._models = models
         self.options = options
         self._bump = bump
+        self.lane = WriterLane()
+        """Where writes from other threads go while `watch` runs (see `WriterLane`)."""
+        self._wants_ingest = False  # a command left photos to encode (retry)
 
     def scan(
         self, *, cancel: threading.Event | None = None, settle_s: float = 0.0
@@ -221,8 +227,18 @@ class Indexer:
         return (yield from self.ingest(cancel=cancel, pause=pause))
 
     def retry_failed(self) -> int:
-        """Queue every failed file for another try; returns how many."""
-        return self._catalog.retry_errors()
+        """Queue every failed file for another try; returns how many.
+
+        A running `watch` then encodes them (after its next wait for changes).
+        """
+        count = self._catalog.retry_errors()
+        if count:
+            self.request_ingest()
+        return count
+
+    def request_ingest(self) -> None:
+        """Have a running `watch` ingest on its next turn (photos were queued)."""
+        self._wants_ingest = True
 
     def watch(
         self,
@@ -240,7 +256,9 @@ class Indexer:
         Reconciles at start (optional), then watches the folders: every debounced batch
         of changes is reconciled (moves keep codes, deletions leave, modified files are
         re-encoded) and ingested. Files still being written wait until `settle_s` after
-        their last change. Folders added meanwhile are picked up.
+        their last change. A folder added meanwhile is scanned alone (the others are
+        not walked again), and every other write asked for on another thread runs
+        here, between batches (`WriterLane`): nothing restarts the watcher.
 
         Args:
             cancel: Stops watching (required: the job otherwise never ends).
@@ -267,43 +285,82 @@ class Indexer:
         check_every = max(1.0, min(polling_interval_s, 5.0))
         next_check = time.monotonic() + check_every
         try:
-            self._watch_online(watcher)
-            yield Progress(
-                phase="watch",
-                done=0,
-                total=0,
-                message=f"watching {len(watcher.watched_folders)} folder(s), "
-                f"{len(watcher.polled_folders)} by polling",
-            )
-            if initial_update:
-                yield from self.update(cancel=cancel, pause=pause)
-            while not cancel.is_set():
-                if time.monotonic() >= next_check:
-                    # Roots come and go without events (a drive plugged back in, a
-                    # share mounted): look at each one; one that is back is rescanned.
-                    self._recheck_roots(watcher)
-                    next_check = time.monotonic() + check_every
+            with self.lane.owned_by_this_thread():
+                known = {f.id for f in self._catalog.folders()}
+                self._wants_ingest = False
                 self._watch_online(watcher)
-                batch = watcher.next_batch(timeout=0.25)
-                if not batch:
-                    continue
-                rec = self._reconcile_paths(sorted(batch), settle_s=settle_s)
-                if rec.deferred:
-                    watcher.mark_dirty(
-                        rec.deferred, not_before=time.monotonic() + settle_s
-                    )
-                if not rec.is_empty and self._models.active_model_id is not None:
-                    yield from self.ingest(cancel=cancel, pause=pause)
-                batches += 1
                 yield Progress(
                     phase="watch",
-                    done=batches,
+                    done=0,
                     total=0,
-                    message=f"{len(rec.new)} new, {len(rec.changed)} changed, "
-                    f"{len(rec.moved)} moved, {len(rec.deleted)} deleted",
+                    message=f"watching {len(watcher.watched_folders)} folder(s), "
+                    f"{len(watcher.polled_folders)} by polling",
                 )
+                if initial_update:
+                    yield from self.scan(cancel=cancel)
+                    yield from self._ingest_between_commands(cancel, pause)
+                while not cancel.is_set():
+                    # Writes asked for meanwhile (add or remove a folder, retry,
+                    # switch models) run here, between batches: one writer, and
+                    # the watcher goes on.
+                    self.lane.drain()
+                    if cancel.is_set():
+                        break
+                    added = self._added_folders(known)
+                    self._watch_online(watcher)
+                    if time.monotonic() >= next_check:
+                        # Roots come and go without events (a drive plugged back
+                        # in, a share mounted): look at each one; one that is back
+                        # is rescanned.
+                        self._recheck_roots(watcher)
+                        next_check = time.monotonic() + check_every
+                    # A folder just added is scanned alone, now; the others are not
+                    # walked again (their changes come as events).
+                    batch = added or watcher.next_batch(timeout=0.25)
+                    if not batch and not self._wants_ingest:
+                        continue
+                    rec = Reconciliation()
+                    if batch:
+                        rec = self._reconcile_paths(sorted(batch), settle_s=settle_s)
+                    if rec.deferred:
+                        watcher.mark_dirty(
+                            rec.deferred, not_before=time.monotonic() + settle_s
+                        )
+                    wants = self._wants_ingest or not rec.is_empty
+                    self._wants_ingest = False
+                    if wants and self._models.active_model_id is not None:
+                        yield from self._ingest_between_commands(cancel, pause)
+                    batches += 1
+                    yield Progress(
+                        phase="watch",
+                        done=batches,
+                        total=0,
+                        message=f"{len(rec.new)} new, {len(rec.changed)} changed, "
+                        f"{len(rec.moved)} moved, {len(rec.deleted)} deleted",
+                    )
         finally:
             watcher.stop()
+
+    def _ingest_between_commands(
+        self, cancel: threading.Event, pause: threading.Event | None
+    ) -> Generator[Progress, None, None]:
+        """`ingest` for `watch`: it stops after a batch when a command is queued.
+
+        The loop then runs the command and resumes the ingest on its next turn.
+        """
+        summary = yield from self.ingest(
+            cancel=self.lane.yield_event(cancel), pause=pause
+        )
+        if summary.cancelled and not cancel.is_set():
+            self._wants_ingest = True
+
+    def _added_folders(self, known: set[FolderId]) -> set[Path]:
+        """Roots added since the last look (`known` is updated), online ones only."""
+        folders = self._catalog.folders()
+        added = {f.path for f in folders if f.id not in known and not f.offline}
+        known.clear()
+        known.update(f.id for f in folders)
+        return added
 
     @property
     def _exclude(self) -> list[Path]:

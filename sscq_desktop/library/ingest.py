@@ -1,11 +1,11 @@
 """The ingest pipeline: decode in parallel, encode in batches, store codes, write thumbnails.
 
 Work comes from the catalog (images lacking codes), so a killed run resumes where it
-stopped. `ingest_decoder` decodes on a `daemon_pool`: a hung decode is recorded and
-abandoned, and a file whose decode crashed the process twice is skipped
-(`crash_quarantine`, at the start of each run). The calling thread encodes and stores one
-batch per transaction. The job is a generator of `Progress` honouring pause and cancel
-between batches; no Qt.
+stopped. `ingest_decoder` decodes in worker processes (`decode_pool`, one pool per run,
+started only when there is work): a decode that hangs past the timeout or crashes its
+worker costs that file, recorded as failed with the reason, and the run goes on. The
+calling thread encodes and stores one batch per transaction. The job is a generator of
+`Progress` honouring pause and cancel between batches; no Qt.
 """
 
 from __future__ import annotations
@@ -13,22 +13,23 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sscq_desktop.library.catalog import Catalog, IngestRecord, WorkItem
-from sscq_desktop.library.crash_quarantine import review_crashed_decodes
-from sscq_desktop.library.daemon_pool import DaemonPool
-from sscq_desktop.library.decode_markers import DecodeMarkers, markers_dir
-from sscq_desktop.library.image_loader import DEFAULT_MAX_PIXELS, load_image
-from sscq_desktop.library.ingest_decoder import DecodedItem, ImageLoader, IngestDecoder
+from sscq_desktop.library.decode_pool import (
+    DECODER_FAILURES,
+    DecodePool,
+    failure_reason,
+)
+from sscq_desktop.library.image_loader import DEFAULT_MAX_PIXELS
+from sscq_desktop.library.ingest_decoder import DecodedItem, IngestDecoder
 from sscq_desktop.library.progress import (
     Progress,
     ProgressMeter,
@@ -38,7 +39,7 @@ from sscq_desktop.library.progress import (
 from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE
 from sscq_desktop.model.encoder import Embedder, ModelOutputError, check_encoded
 
-__all__ = ["ImageLoader", "IngestOptions", "IngestPipeline", "IngestSummary"]
+__all__ = ["IngestOptions", "IngestPipeline", "IngestSummary"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +51,12 @@ class IngestOptions:
     """Tuning of the pipeline.
 
     Attributes:
-        workers: Decoding threads; default: the number of CPUs.
+        workers: Decoder worker processes; default: the number of CPUs.
         batch_size: Images per encoder call and per catalog transaction.
         max_pixels: Pixel-count cap for decoding.
         thumbnail_size: Longest side of thumbnails; None writes none.
-        decode_timeout_s: A decode running longer is recorded as an error and abandoned.
+        decode_timeout_s: A decode running longer has its worker killed, and its file
+            is recorded as failed.
     """
 
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
@@ -90,7 +92,6 @@ class IngestPipeline:
             switched to, if any).
         thumbnails_dir: Where thumbnails go; None writes none.
         options: Tuning.
-        loader: The image loader (tests inject fakes).
     """
 
     def __init__(
@@ -100,23 +101,25 @@ class IngestPipeline:
         *,
         thumbnails_dir: Path | None,
         options: IngestOptions | None = None,
-        loader: ImageLoader = load_image,
     ) -> None:
         if not encoders:
             raise ValueError("at least one encoder is needed")
         self._catalog = catalog
         self._encoders = dict(encoders)
         self._options = options or IngestOptions()
-        if self._options.workers < 1 or self._options.batch_size < 1:
+        if (
+            self._options.workers < 1
+            or self._options.batch_size < 1
+            or self._options.decode_timeout_s <= 0
+        ):
             raise ValueError(
-                f"workers and batch_size must be >= 1, got {self._options}"
+                "workers, batch_size and decode_timeout_s must be positive, "
+                f"got {self._options}"
             )
-        self._markers_folder = markers_dir(catalog.path)
         self._targets = {
             m: (e.metadata.input.size, e.metadata.input.resize)
             for m, e in self._encoders.items()
         }
-        self._loader = loader
         self._thumbnails_dir = thumbnails_dir
 
     def run(
@@ -145,27 +148,21 @@ class IngestPipeline:
                 stored, so its photos stay pending (not failed).
             EncoderError: if onnxruntime fails (not a per-file problem).
         """
-        suspects = review_crashed_decodes(self._catalog, self._markers_folder).suspects
         model_ids = list(self._encoders)
         meter = ProgressMeter(phase, self._catalog.count_missing(model_ids))
         encoded = dict.fromkeys(model_ids, 0)
         yield meter.snapshot()
         opts = self._options
         window = max(2 * opts.batch_size, 4 * opts.workers)
-        # One set of markers per run: once closed, a straggling thread marks nothing.
-        markers = DecodeMarkers(self._markers_folder)
         decode = IngestDecoder(
             self._targets,
-            loader=self._loader,
             thumbnails_dir=self._thumbnails_dir,
             thumbnail_size=opts.thumbnail_size,
             max_pixels=opts.max_pixels,
-            markers=markers,
         )
-        pool = DaemonPool(opts.workers)
-        inflight: deque[tuple[WorkItem, Future[DecodedItem], dict[str, float]]] = (
-            deque()
-        )
+        # Started on the first submit: a run with nothing to do spawns no process.
+        pool = DecodePool(opts.workers, timeout_s=opts.decode_timeout_s)
+        inflight: deque[_InFlight] = deque()
         pending: deque[WorkItem] = deque()
         after = 0
         exhausted = False
@@ -189,20 +186,13 @@ class IngestPipeline:
                         pending.extend(chunk)
                     if not pending:
                         break
-                    alone = pending[0].photo_id in suspects
-                    if alone and inflight:
-                        break  # a file that crashed once is decoded alone
                     item = pending.popleft()
-                    started: dict[str, float] = {}
-                    inflight.append((item, pool.submit(decode, item, started), started))
-                    if alone:  # should it crash again, its marker is then the only one
-                        break
+                    inflight.append(_InFlight(item, pool.submit(decode, item)))
                 if not inflight:
                     break
                 batch: list[DecodedItem] = []
                 while inflight and len(batch) < opts.batch_size:
-                    decoded, pool = self._next_result(inflight, pool, decode)
-                    batch.append(decoded)
+                    batch.append(self._next_result(inflight, pool, decode))
                 records = self._encode(batch, encoded)
                 self._catalog.record_ingest(records)
                 errors = sum(1 for r in records if r.error is not None)
@@ -212,44 +202,37 @@ class IngestPipeline:
                 )
                 yield meter.snapshot(last_error)
         finally:
-            pool.shutdown()
-            markers.close()
+            pool.close()
         return IngestSummary(meter.done, meter.errors, cancelled, encoded)
 
     def _next_result(
-        self,
-        inflight: deque[tuple[WorkItem, Future[DecodedItem], dict[str, float]]],
-        pool: DaemonPool,
-        decode: IngestDecoder,
-    ) -> tuple[DecodedItem, DaemonPool]:
-        """Wait for the oldest decode; on timeout, record it and replace the pool."""
-        timeout = self._options.decode_timeout_s
-        item, future, started = inflight[0]
+        self, inflight: deque[_InFlight], pool: DecodePool, decode: IngestDecoder
+    ) -> DecodedItem:
+        """Wait for the oldest decode; a hung or crashed worker fails its file only.
+
+        The pool enforces the timeout (counted from the start of the decode, not from
+        its queueing). A pool that broke as a whole (a worker died between tasks) is
+        restarted by the next submit, and the file is tried once more.
+        """
         while True:
-            begun = started.get("t")
-            wait = (
-                0.05 if begun is None else max(0.0, begun + timeout - time.monotonic())
-            )
+            entry = inflight[0]
             try:
-                result = future.result(timeout=wait)
-            except FutureTimeout:
-                if begun is None or time.monotonic() < begun + timeout:
-                    continue
-                logger.warning(
-                    "decoding %s took over %.0f s; abandoned", item.path, timeout
-                )
+                result = entry.future.result()
+            except BrokenProcessPool:
+                if entry.retried:
+                    inflight.popleft()
+                    return _failed(entry.item, "the decoder pool failed")
+                logger.warning("the decoder pool broke; retrying %s", entry.item.path)
+                entry.future = pool.submit(decode, entry.item)
+                entry.retried = True
+                continue
+            except DECODER_FAILURES as exc:
+                reason = failure_reason(exc, pool.timeout_s)
                 inflight.popleft()
-                pool.abandon()
-                pool = DaemonPool(self._options.workers)
-                for i, (other, fut, st) in enumerate(inflight):
-                    if not fut.done():
-                        st.clear()
-                        inflight[i] = (other, pool.submit(decode, other, st), st)
-                return DecodedItem(
-                    item, error=f"decoder did not finish within {timeout:.0f} s"
-                ), pool
+                logger.warning("%s: %s", entry.item.path, reason)
+                return _failed(entry.item, reason)
             inflight.popleft()
-            return result, pool
+            return result
 
     def _encode(
         self, batch: Sequence[DecodedItem], encoded: dict[str, int]
@@ -281,7 +264,7 @@ class IngestPipeline:
             encoded[model_id] += len(rows)
         records = []
         for d in batch:
-            if d.error is not None or d.loaded is None:
+            if d.error is not None:
                 records.append(
                     IngestRecord(
                         d.item.photo_id,
@@ -298,10 +281,34 @@ class IngestPipeline:
                     d.size,
                     d.mtime_ns,
                     d.key,
-                    width=d.loaded.width,
-                    height=d.loaded.height,
-                    taken_at=d.loaded.taken_at,
+                    width=d.width,
+                    height=d.height,
+                    taken_at=d.taken_at,
                     encodings=per_image[id(d)],
                 )
             )
         return records
+
+
+@dataclass
+class _InFlight:
+    """A decode submitted to the pool, and whether it is a retry after a broken pool."""
+
+    item: WorkItem
+    future: Future[DecodedItem]
+    retried: bool = False
+
+
+def _failed(item: WorkItem, reason: str) -> DecodedItem:
+    """A file whose decode failed its worker, with the size and time seen now.
+
+    Recording them (a stat reads no image bytes) keeps the next scan from taking the
+    file for changed: it is tried again once it changes, or on a retry of failed photos.
+    """
+    out = DecodedItem(item, error=reason)
+    try:
+        st = item.path.stat()
+    except OSError:
+        return out
+    out.size, out.mtime_ns = st.st_size, st.st_mtime_ns
+    return out

@@ -6,10 +6,14 @@ active and pending models) and `Retrainer` (the trainer child process).
 
 Threads (ARCHITECTURE.md): the job methods (`scan`, `ingest`, `update`, `watch`,
 `near_duplicates`, `retrain`) are generators yielding `Progress`; drive them from one
-worker thread, the writer lane. Searches (`similar_to_photo`, `similar_to_file`) and
-the read methods are thread-safe and may run on any thread (never the GUI thread: they
-may load the code index or run the encoder). Each search takes one `CodeIndex`
-snapshot, so a model switch never mixes models in one answer.
+worker thread, the writer lane. While `watch` runs, the writes (`add_folder`,
+`remove_folder`, `retry_failed`, `switch_model`, `scan`, `ingest`, `update`) may be
+called from any other thread: they are handed to the watch loop, which runs them
+between batches (`WriterLane`), so the catalog keeps one writer. Searches
+(`similar_to_photo`, `similar_to_file`) and the read methods are thread-safe and may
+run on any thread (never the GUI thread: they may load the code index or run the
+encoder). Each search takes one `CodeIndex` snapshot, so a model switch never mixes
+models in one answer.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from pathlib import Path
 from types import TracebackType
 
 from sscq_desktop.library.catalog import Catalog, CatalogStats
-from sscq_desktop.library.decode_markers import markers_dir
 from sscq_desktop.library.image_loader import ImageLoadError
 from sscq_desktop.library.indexer import Indexer, ScanSummary
 from sscq_desktop.library.ingest import IngestOptions, IngestSummary
@@ -82,23 +85,20 @@ class Library:
             encoder_factory=encoder_factory,
             on_switch=lambda: self._searcher.bump(force=True),
         )
-        self._searcher = Searcher(
-            self._readers, self._models, max_pixels=options.max_pixels
+        self._renderer = Renderer(
+            thumbnails_dir=self.paths.thumbnails_dir,
+            max_pixels=lambda: self._indexer.options.max_pixels,
+            thumbnail_size=lambda: (
+                self._indexer.options.thumbnail_size or THUMBNAIL_SIZE
+            ),
         )
+        self._searcher = Searcher(self._readers, self._models, renderer=self._renderer)
         self._indexer = Indexer(
             self._catalog,
             self.paths,
             self._models,
             options=options,
             bump=self._searcher.bump,
-        )
-        self._renderer = Renderer(
-            thumbnails_dir=self.paths.thumbnails_dir,
-            markers_folder=markers_dir(self.paths.catalog_path),
-            max_pixels=lambda: self._indexer.options.max_pixels,
-            thumbnail_size=lambda: (
-                self._indexer.options.thumbnail_size or THUMBNAIL_SIZE
-            ),
         )
         self._retrainer = Retrainer(
             self._readers, self._models, self.paths, self._renderer
@@ -107,7 +107,11 @@ class Library:
     # --- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the catalog (readers of other threads close when their thread ends)."""
+        """Close the catalog and stop the display decoders.
+
+        Readers of other threads close when their thread ends.
+        """
+        self._renderer.close()
         self._catalog.close()
 
     def __enter__(self) -> Library:
@@ -134,7 +138,6 @@ class Library:
     @ingest_options.setter
     def ingest_options(self, options: IngestOptions) -> None:
         self._indexer.options = options
-        self._searcher.max_pixels = options.max_pixels
 
     # --- folders --------------------------------------------------------------------------
 
@@ -145,19 +148,26 @@ class Library:
     def add_folder(self, path: str | os.PathLike[str]) -> FolderRecord:
         """Add a folder to the library (run `update` or `scan` to index it).
 
+        While `watch` runs, its loop writes the folder, then scans it alone and
+        watches it; no other folder is walked again.
+
         Raises:
             NotADirectoryError: if `path` is not a folder.
         """
         folder = Path(path).expanduser()
         if not folder.is_dir():
             raise NotADirectoryError(f"not a folder: {folder}")
-        return self._catalog.add_folder(folder)
+        return self._indexer.lane.call(lambda: self._catalog.add_folder(folder))
 
     def remove_folder(self, folder_id: FolderId) -> None:
         """Forget a folder and its photos (the files are not touched)."""
-        for key in self._catalog.remove_folder(folder_id):
-            remove_thumbnail(self.paths.thumbnails_dir, key)
-        self._searcher.bump()
+
+        def remove() -> None:
+            for key in self._catalog.remove_folder(folder_id):
+                remove_thumbnail(self.paths.thumbnails_dir, key)
+            self._searcher.bump()
+
+        self._indexer.lane.call(remove)
 
     # --- models (see ModelManager) ------------------------------------------------------------
 
@@ -191,6 +201,8 @@ class Library:
     def switch_model(self, model_id: str) -> bool:
         """Make `model_id` active, now or once `ingest` has re-encoded the library.
 
+        While `watch` runs, its loop makes the switch and re-encodes the library.
+
         Once it is active, only its codes and the previous active model's are kept.
 
         Returns:
@@ -199,7 +211,7 @@ class Library:
         Raises:
             ArtifactError: if the model is unknown or its file is invalid.
         """
-        return self._models.switch_model(model_id)
+        return self._indexer.lane.call(lambda: self._switched(model_id))
 
     def use_default_model(self) -> bool:
         """Go back to the shipped default model (see `switch_model`).
@@ -207,7 +219,7 @@ class Library:
         Raises:
             NoModelError: if this installation has no default model.
         """
-        return self._models.use_default_model()
+        return self._indexer.lane.call(lambda: self._switched(None))
 
     def artifact(self, model_id: str) -> ModelArtifact:
         """The validated artifact of a registered model (cached)."""
@@ -223,7 +235,8 @@ class Library:
         self, *, cancel: threading.Event | None = None, settle_s: float = 0.0
     ) -> Generator[Progress, None, ScanSummary]:
         """Reconcile the catalog with the disk; see `Indexer.scan`."""
-        return self._indexer.scan(cancel=cancel, settle_s=settle_s)
+        indexer = self._indexer
+        return indexer.lane.run(lambda: indexer.scan(cancel=cancel, settle_s=settle_s))
 
     def ingest(
         self,
@@ -232,7 +245,8 @@ class Library:
         pause: threading.Event | None = None,
     ) -> Generator[Progress, None, IngestSummary]:
         """Encode every photo lacking codes, finish a pending switch; see `Indexer.ingest`."""
-        return self._indexer.ingest(cancel=cancel, pause=pause)
+        indexer = self._indexer
+        return indexer.lane.run(lambda: indexer.ingest(cancel=cancel, pause=pause))
 
     def update(
         self,
@@ -241,11 +255,15 @@ class Library:
         pause: threading.Event | None = None,
     ) -> Generator[Progress, None, IngestSummary]:
         """`scan` then `ingest`: bring the library up to date."""
-        return self._indexer.update(cancel=cancel, pause=pause)
+        indexer = self._indexer
+        return indexer.lane.run(lambda: indexer.update(cancel=cancel, pause=pause))
 
     def retry_failed(self) -> int:
-        """Queue every failed file for another try; returns how many."""
-        return self._indexer.retry_failed()
+        """Queue every failed file for another try; returns how many.
+
+        A running `watch` encodes them; otherwise run `ingest`.
+        """
+        return self._indexer.lane.call(self._indexer.retry_failed)
 
     def watch(
         self,
@@ -344,16 +362,15 @@ class Library:
     ) -> RenderedImage:
         """Decode any image file for display (a preview, a query from outside).
 
-        With ingest's safety: pixel cap, decode budget, timeout, and a crash marker
-        for a library photo; see `Renderer.render`.
+        With ingest's safety: pixel cap, decode budget, in a worker process killed
+        past its timeout; see `Renderer.render`.
 
         Raises:
-            ImageLoadError: if the file cannot be decoded.
+            ImageLoadError: if the file cannot be decoded, or its decoder hangs or
+                crashes.
         """
-        file = Path(path).expanduser().absolute()
-        record = self.photo_by_path(file)
         return self._renderer.render(
-            file, max_side=max_side, photo_id=None if record is None else int(record.id)
+            Path(path).expanduser().absolute(), max_side=max_side
         )
 
     def count_errors(self) -> int:
@@ -387,6 +404,16 @@ class Library:
         return self._retrainer.retrain(
             request or RetrainRequest(), command=command, cancel=cancel, switch=switch
         )
+
+    def _switched(self, model_id: str | None) -> bool:
+        """Switch (None: to the default model); a running `watch` re-encodes."""
+        if model_id is None:
+            done = self._models.use_default_model()
+        else:
+            done = self._models.switch_model(model_id)
+        if not done:
+            self._indexer.request_ingest()
+        return done
 
 
 __all__ = [

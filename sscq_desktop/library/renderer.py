@@ -3,37 +3,47 @@
 Library photos are shown from the thumbnails ingest wrote (`thumbnails`); a thumbnail
 lost from the cache is made again here. Larger views (the preview) and images from
 outside the library (a dropped or pasted query) are decoded here too, and so are the
-photos that check a retrained model (`decode`, for `Retrainer`). Every decode has
-ingest's safety (ARCHITECTURE.md, trust boundaries): `image_loader.load_image` with the
-pixel cap and the shared decode budget, on a daemon thread abandoned after a timeout,
-under a crash marker when the file is a library photo (`decode_markers`, so that a file
-that kills the process is quarantined at the next ingest). Thread-safe; writes no
-catalog rows; no Qt.
+photos that check a retrained model (`Retrainer`). Every decode has ingest's safety
+(ARCHITECTURE.md, trust boundaries): `image_loader.load_image` with the pixel cap and
+the decode budget, in a worker process of the renderer's own `DecodePool` (started on
+the first decode), killed past the timeout; a decode that hangs or crashes costs that
+one render, which fails with the reason. Thread-safe; writes no catalog rows; no Qt.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
 from sscq_desktop.library.content_key import content_key
-from sscq_desktop.library.decode_markers import DecodeMarkers
-from sscq_desktop.library.image_loader import ImageLoadError, LoadedImage, load_image
+from sscq_desktop.library.decode_pool import (
+    DECODER_FAILURES,
+    DecodePool,
+    failure_reason,
+)
+from sscq_desktop.library.image_loader import ImageLoadError, load_image
 from sscq_desktop.library.records import PhotoRecord
 from sscq_desktop.library.thumbnails import thumbnail_path, write_thumbnail
+from sscq_desktop.model.preprocessing import ResizePolicy, to_model_input
 
 logger = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 RENDER_TIMEOUT_S = 30.0
-"""A display decode running longer is abandoned (its thread is a daemon) and reported."""
+"""A display decode running longer has its worker killed and is reported."""
+
+RENDER_WORKERS = 2
+"""Worker processes for display decodes (previews, lost thumbnails, outside images)."""
 
 ThumbnailState = Literal["ready", "pending", "failed", "unknown"]
 
@@ -78,27 +88,30 @@ class Renderer:
 
     Args:
         thumbnails_dir: The thumbnail cache (`AppPaths.thumbnails_dir`).
-        markers_folder: Where crash markers go (`decode_markers.markers_dir`).
         max_pixels: Pixel-count cap, as for ingest; read each call (the library's
             ingest options may change).
         thumbnail_size: Longest side of a remade thumbnail; read each call.
-        timeout_s: Seconds a decode may take before it is abandoned.
+        timeout_s: Seconds a decode may take before its worker is killed.
+        workers: Worker processes.
     """
 
     def __init__(
         self,
         *,
         thumbnails_dir: Path,
-        markers_folder: Path,
         max_pixels: Callable[[], int],
         thumbnail_size: Callable[[], int],
         timeout_s: float = RENDER_TIMEOUT_S,
+        workers: int = RENDER_WORKERS,
     ) -> None:
         self._thumbnails_dir = thumbnails_dir
-        self._markers_folder = markers_folder
         self._max_pixels = max_pixels
         self._thumbnail_size = thumbnail_size
-        self.timeout_s = timeout_s
+        self._pool = DecodePool(workers, timeout_s=timeout_s)
+
+    def close(self) -> None:
+        """Stop the worker processes; later renders fail with `ImageLoadError`."""
+        self._pool.close()
 
     def thumbnail(self, record: PhotoRecord | None) -> ThumbnailStatus:
         """The thumbnail of a catalog photo; one lost from the cache is made again now.
@@ -124,33 +137,50 @@ class Renderer:
             return ThumbnailStatus("ready", path)
         return self._remake(record)
 
-    def render(
-        self, path: Path, *, max_side: int, photo_id: int | None = None
-    ) -> RenderedImage:
+    def render(self, path: Path, *, max_side: int) -> RenderedImage:
         """Decode an image to show it, fitted in `max_side` x `max_side`.
 
         Args:
             path: Any image file (untrusted).
             max_side: Longest side of the result; smaller images keep their size.
-            photo_id: The file's catalog id, if it is a library photo: its decode is
-                then marked, so that a crash is blamed on it at the next ingest.
 
         Returns:
             The pixels and the original's size.
 
         Raises:
             ValueError: if `max_side` is not positive.
-            ImageLoadError: if the file cannot be decoded, or not within the timeout.
+            ImageLoadError: if the file cannot be decoded, or its decoder hangs or
+                crashes.
         """
         if max_side < 1:
             raise ValueError(f"max_side must be positive, got {max_side}")
-        loaded = self.decode(path, max_side=max_side, photo_id=photo_id)
-        image = loaded.image
-        if max(image.size) > max_side:
-            image = image.copy()
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        pixels = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
-        return RenderedImage(pixels, loaded.width, loaded.height)
+        return self._wait(
+            path, self._submit(_render, path, max_side, self._max_pixels())
+        )
+
+    def model_input(
+        self, path: Path, *, size: int, policy: ResizePolicy
+    ) -> npt.NDArray[np.uint8]:
+        """Decode an image file into a model's input (a query from outside).
+
+        Args:
+            path: Any image file (untrusted).
+            size: The model's input side S.
+            policy: The model's resize policy.
+
+        Returns:
+            The model input.
+
+        Shape:
+            ``(S, S, 3)`` uint8.
+
+        Raises:
+            ImageLoadError: if the file cannot be decoded, or its decoder hangs or
+                crashes.
+        """
+        return self._wait(
+            path, self._submit(_model_input, path, size, policy, self._max_pixels())
+        )
 
     def _remake(self, record: PhotoRecord) -> ThumbnailStatus:
         key = record.content_key
@@ -158,9 +188,15 @@ class Renderer:
         try:
             if content_key(record.path) != key:
                 return ThumbnailStatus("pending")  # changed on disk: ingest redoes it
-            size = self._thumbnail_size()
-            loaded = self.decode(record.path, max_side=size, photo_id=int(record.id))
-            path = write_thumbnail(loaded.image, self._thumbnails_dir, key, size=size)
+            future = self._submit(
+                _remake_thumbnail,
+                record.path,
+                self._thumbnails_dir,
+                key,
+                self._thumbnail_size(),
+                self._max_pixels(),
+            )
+            path = self._wait(record.path, future)
         except ImageLoadError as exc:
             return ThumbnailStatus("failed", reason=str(exc))
         except FileNotFoundError:
@@ -172,58 +208,46 @@ class Renderer:
         logger.info("remade the lost thumbnail of %s", record.path)
         return ThumbnailStatus("ready", path)
 
-    def decode(
-        self, path: Path, *, max_side: int, photo_id: int | None = None
-    ) -> LoadedImage:
-        """`load_image` on a daemon thread, under a crash marker, within the timeout.
+    def _submit(self, fn: Callable[..., _T], *args: object) -> Future[_T]:
+        try:
+            return self._pool.submit(fn, *args)
+        except RuntimeError as exc:  # closed with the library
+            raise ImageLoadError(str(exc)) from None
 
-        The safe decode behind `render` and `thumbnail`, for other readers of library
-        photos too (the check of a retrained model).
+    def _wait(self, path: Path, future: Future[_T]) -> _T:
+        """The worker's result; a hung or crashed decoder becomes `ImageLoadError`."""
+        try:
+            return future.result()
+        except BrokenProcessPool:  # the next submit starts a new pool
+            raise ImageLoadError("the decoder pool failed") from None
+        except DECODER_FAILURES as exc:
+            reason = failure_reason(exc, self._pool.timeout_s)
+        logger.warning("decoding %s for display: %s", path, reason)
+        raise ImageLoadError(reason)
 
-        Args:
-            path: Any image file (untrusted).
-            max_side: Longest side the caller needs (`load_image`'s `thumbnail_size`:
-                the decode may keep somewhat more).
-            photo_id: The file's catalog id, if it is a library photo (crash marker).
 
-        Returns:
-            The upright decoded image and the original's size.
+def _render(path: Path, max_side: int, max_pixels: int) -> RenderedImage:
+    """Decode and fit an image (in a worker process)."""
+    loaded = load_image(path, thumbnail_size=max_side, max_pixels=max_pixels)
+    image = loaded.image
+    if max(image.size) > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    pixels = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    return RenderedImage(pixels, loaded.width, loaded.height)
 
-        Raises:
-            ImageLoadError: if the file cannot be decoded, or not within the timeout.
-        """
-        result: list[LoadedImage] = []
-        error: list[BaseException] = []
-        max_pixels = self._max_pixels()
-        markers = DecodeMarkers(self._markers_folder) if photo_id is not None else None
 
-        def work() -> None:
-            if markers is not None and photo_id is not None:
-                markers.begin(photo_id, path)
-            try:
-                result.append(
-                    load_image(path, thumbnail_size=max_side, max_pixels=max_pixels)
-                )
-            except BaseException as exc:  # handed to the waiting thread
-                error.append(exc)
-            finally:
-                if markers is not None:
-                    markers.end()
+def _model_input(
+    path: Path, size: int, policy: ResizePolicy, max_pixels: int
+) -> npt.NDArray[np.uint8]:
+    """Decode an image into a model input (in a worker process)."""
+    loaded = load_image(path, targets=[(size, policy)], max_pixels=max_pixels)
+    return to_model_input(loaded.image, size=size, policy=policy)
 
-        thread = threading.Thread(target=work, name="sscq-render", daemon=True)
-        thread.start()
-        thread.join(self.timeout_s)
-        if markers is not None:
-            markers.close()  # a decode still running keeps its marker until it ends
-        if thread.is_alive():
-            logger.warning(
-                "decoding %s took over %.0f s; abandoned",
-                path,
-                self.timeout_s,
-            )
-            raise ImageLoadError(
-                f"decoder did not finish within {self.timeout_s:.0f} s"
-            )
-        if error:
-            raise error[0]
-        return result[0]
+
+def _remake_thumbnail(
+    path: Path, thumbnails_dir: Path, key: str, size: int, max_pixels: int
+) -> Path:
+    """Decode a photo and write its thumbnail (in a worker process)."""
+    loaded = load_image(path, thumbnail_size=size, max_pixels=max_pixels)
+    return write_thumbnail(loaded.image, thumbnails_dir, key, size=size)

@@ -91,8 +91,8 @@ class Retrainer:
         readers: Per-thread catalog readers (the photo list).
         models: The library's models (warm start, registration, switch).
         paths: The app's folders.
-        renderer: Decodes the held-out photos for the check (`Renderer.decode`: pixel
-            cap, timeout, crash marker).
+        renderer: Decodes the held-out photos for the check (`Renderer.render`: pixel
+            cap, in a worker process killed past its timeout).
     """
 
     def __init__(
@@ -259,13 +259,11 @@ class Retrainer:
         for photo in held_out:
             _stop_if_cancelled(cancel, record)
             try:
-                loaded = self._renderer.decode(
-                    photo.path, max_side=WORKING_SIDE, photo_id=int(photo.id)
-                )
+                rendered = self._renderer.render(photo.path, max_side=WORKING_SIDE)
             except ImageLoadError as exc:
                 logger.info("check: skipping %s: %s", photo.path, exc)
                 continue
-            images.append(loaded.image)
+            images.append(Image.fromarray(rendered.pixels, "RGB"))
         return compare_models(active, self._models.encoder(record.model_id), images)
 
     def _photos(

@@ -67,7 +67,9 @@ _V2 = [
 ]
 
 _V3 = [
-    # Decodes that killed the process (crash quarantine): at 2 the file is skipped.
+    # Decodes that killed the process (the former crash quarantine). No longer read
+    # or written: decoding runs in worker processes, and a crash fails that file at
+    # once. Kept: migrations never change.
     "ALTER TABLE images ADD COLUMN decode_crashes INTEGER NOT NULL DEFAULT 0",
     "CREATE INDEX images_crashed ON images(id) WHERE decode_crashes > 0",
 ]

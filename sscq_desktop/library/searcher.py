@@ -17,10 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from sscq_desktop.library.duplicates import find_near_duplicates
-from sscq_desktop.library.image_loader import load_image
 from sscq_desktop.library.model_manager import ModelManager, NoModelError
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import (
@@ -29,10 +27,10 @@ from sscq_desktop.library.records import (
     PhotoId,
     SearchHit,
 )
+from sscq_desktop.library.renderer import Renderer
 from sscq_desktop.library.root_status import RootProbeCache
 from sscq_desktop.library.search_service import CodeIndex
 from sscq_desktop.library.thread_readers import ThreadReaders
-from sscq_desktop.model.preprocessing import to_model_input
 
 INDEX_REFRESH_S = 2.0
 """A stale index is rebuilt at most this often while ingest writes."""
@@ -44,15 +42,15 @@ class Searcher:
     Args:
         readers: Per-thread catalog readers.
         models: The library's models (artifacts and encoders of the active one).
-        max_pixels: Decoding cap for query files.
+        renderer: Decodes query files (in its worker processes, with the pixel cap).
     """
 
     def __init__(
-        self, readers: ThreadReaders, models: ModelManager, *, max_pixels: int
+        self, readers: ThreadReaders, models: ModelManager, *, renderer: Renderer
     ) -> None:
         self._readers = readers
         self._models = models
-        self.max_pixels = max_pixels
+        self._renderer = renderer
         self._lock = threading.RLock()
         self._index: CodeIndex | None = None
         self._index_built_at = 0.0
@@ -149,12 +147,10 @@ class Searcher:
         """
         index = self.code_index()
         meta = self._models.artifact(index.model_id).metadata
-        loaded = load_image(
-            path,
-            targets=[(meta.input.size, meta.input.resize)],
-            max_pixels=self.max_pixels,
+        pixels = self._renderer.model_input(
+            Path(path), size=meta.input.size, policy=meta.input.resize
         )
-        query = self._encode_query(index.model_id, loaded.image)
+        query = self._encode_query(index.model_id, pixels)
         itself = self._readers.get().photo_by_path(Path(path).expanduser().absolute())
         exclude = [itself.id] if itself is not None else []
         return self._search(
@@ -216,10 +212,8 @@ class Searcher:
         return [r for r in holding if roots[r] or self._roots.offline(r)]
 
     def _encode_query(
-        self, model_id: str, image: Image.Image
+        self, model_id: str, pixels: npt.NDArray[np.uint8]
     ) -> npt.NDArray[np.float32]:
-        meta = self._models.artifact(model_id).metadata
-        pixels = to_model_input(image, size=meta.input.size, policy=meta.input.resize)
         embedding: npt.NDArray[np.float32] = (
             self._models.encoder(model_id).encode(pixels[None]).embedding[0]
         )

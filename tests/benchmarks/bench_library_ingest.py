@@ -29,9 +29,12 @@ from sscq_desktop.model.preprocessing import to_model_input
 from sscq_desktop.paths import app_paths
 
 # tests/ holds tiny_model; appended after sscq_desktop is imported, because its
-# tests/sscq_desktop folder would otherwise shadow the package as a namespace.
+# tests/sscq_desktop folder would otherwise shadow the package as a namespace, and
+# removed again: the decoder processes (spawn) start with this sys.path.
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 from tiny_model import make_tiny_artifact
+
+sys.path.pop()
 
 SIZE = 224  # model input side, as a real model would have
 

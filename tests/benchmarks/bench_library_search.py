@@ -30,6 +30,8 @@ from sscq_desktop.paths import app_paths
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests/, after sscq_desktop
 from tiny_model import make_tiny_artifact
 
+sys.path.pop()  # decoder processes (spawn) start with this sys.path
+
 BATCH = 20_000
 
 

@@ -235,6 +235,9 @@ def test_augment_crop_scale_and_jitter_are_settings():
     assert not any("ColorJitter" in type(m).__name__ for m in still.chain)
     full = TensorAugment(24, crop_scale_min=0.08, color_jitter=0.4)
     assert any("ColorJitter" in type(m).__name__ for m in full.chain)
+    assert any("GaussianBlur" in type(m).__name__ for m in full.chain)
+    sharp = TensorAugment(24, blur_sigma_max=0.0)
+    assert not any("GaussianBlur" in type(m).__name__ for m in sharp.chain)
     torch.manual_seed(0)
     # Full-area crops keep the photo's mean; small crops spread it.
     still_means = still(images).mean(dim=(1, 2, 3))

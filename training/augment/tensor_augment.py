@@ -2,8 +2,9 @@
 
 The chain of METHOD.md, parameters drawn per sample: RandomResizedCrop(S, scale 0.08-1),
 horizontal flip 0.5, ColorJitter(0.4, 0.4, 0.4, 0.1) with p = 0.8, grayscale p = 0.2,
-Gaussian blur (kernel 3, sigma 0.1-2) always. The crop's smallest scale and the jitter
-strength are recipe settings (``data.crop_scale_min``, ``data.color_jitter``).
+Gaussian blur (kernel 3, sigma 0.1-2) always. The crop's smallest scale, the jitter
+strength and the blur's largest sigma are recipe settings (``data.crop_scale_min``,
+``data.color_jitter``, ``data.blur_sigma_max``).
 
 Colour jitter is `AffineColorJitter`, not kornia's ColorJitter: brightness, contrast,
 saturation and a hue rotation are each an affine map of the RGB vector, so their
@@ -127,13 +128,19 @@ class TensorAugment(nn.Module):
         size: Output side S.
         crop_scale_min: Smallest crop area fraction of RandomResizedCrop.
         color_jitter: Brightness/contrast/saturation strength (hue a quarter); 0 = none.
+        blur_sigma_max: Largest sigma of the always-on 3x3 Gaussian blur; 0 = no blur.
 
     Shape:
         images: (B, H, W, 3) uint8 -> (B, 3, S, S) float32 in [0, 1].
     """
 
     def __init__(
-        self, size: int, *, crop_scale_min: float = 0.08, color_jitter: float = 0.4
+        self,
+        size: int,
+        *,
+        crop_scale_min: float = 0.08,
+        color_jitter: float = 0.4,
+        blur_sigma_max: float = 2.0,
     ) -> None:
         super().__init__()
         if not 0.0 < crop_scale_min <= 1.0:
@@ -147,10 +154,13 @@ class TensorAugment(nn.Module):
         ]
         if color_jitter > 0:
             steps.append(AffineColorJitter(color_jitter, p=0.8))
-        steps += [
-            K.RandomGrayscale(p=0.2),
-            K.RandomGaussianBlur((3, 3), (0.1, 2.0), p=1.0),
-        ]
+        steps.append(K.RandomGrayscale(p=0.2))
+        if blur_sigma_max > 0:
+            steps.append(
+                K.RandomGaussianBlur(
+                    (3, 3), (min(0.1, blur_sigma_max), blur_sigma_max), p=1.0
+                )
+            )
         self.chain = nn.Sequential(*steps)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 from tiny_model import make_tiny_metadata  # type: ignore[import-not-found]
 
 from sscq_desktop.library.catalog import Catalog
-from sscq_desktop.library.image_loader import LoadedImage, load_image
+from sscq_desktop.library.decode_pool import CRASH_ERROR
 from sscq_desktop.library.ingest import IngestOptions, IngestPipeline
 from sscq_desktop.library.progress import Progress, run_job
 from sscq_desktop.library.scanner import FileStat, Reconciliation
@@ -30,7 +31,9 @@ class FakeEmbedder:
         return EncodedBatch(embedding=emb, codes=np.zeros((len(images), 8), np.uint8))
 
 
-def _setup(tmp_path: Path, n: int) -> tuple[Catalog, list[Path]]:
+def _setup(
+    tmp_path: Path, n: int, names: dict[int, str] | None = None
+) -> tuple[Catalog, list[Path]]:
     cat = Catalog(tmp_path / "catalog.sqlite3")
     folder = cat.add_folder(tmp_path)
     meta = FakeEmbedder().metadata
@@ -44,7 +47,7 @@ def _setup(tmp_path: Path, n: int) -> tuple[Catalog, list[Path]]:
     )
     paths = []
     for i in range(n):
-        p = tmp_path / f"p{i:03d}.png"
+        p = tmp_path / (names or {}).get(i, f"p{i:03d}.png")
         Image.new("RGB", (40, 30), (i, 2 * i % 256, 50)).save(p)
         paths.append(p)
     cat.apply_reconciliation(
@@ -82,29 +85,33 @@ def test_ingest_batches_progress_and_thumbnails(tmp_path: Path) -> None:
     cat.close()
 
 
-def test_a_hung_decoder_is_abandoned_and_recorded(tmp_path: Path) -> None:
-    cat, paths = _setup(tmp_path, 6)
-    release = threading.Event()
-
-    def loader(path: Any, **kw: Any) -> LoadedImage:
-        if Path(path).name == "p002.png":
-            release.wait(30)  # hangs until the test ends
-        return load_image(path, **kw)
-
+def test_a_crashing_and_a_hanging_decoder_cost_their_file_only(
+    tmp_path: Path, decoder_traps: dict[str, str]
+) -> None:
+    cat, paths = _setup(tmp_path, 6, {1: "crash.jpg", 4: "hang.jpg"})
     pipeline = IngestPipeline(
         cat,
         {"fake": FakeEmbedder()},
         thumbnails_dir=None,
-        options=IngestOptions(workers=2, batch_size=4, decode_timeout_s=0.5),
-        loader=loader,
+        options=IngestOptions(workers=2, batch_size=4, decode_timeout_s=1.0),
     )
-    try:
-        summary = run_job(pipeline.run())
-    finally:
-        release.set()
-    assert summary.done == 6 and summary.errors == 1
-    errors = cat.errors()
-    assert [(p.name, "did not finish" in e) for p, e in errors] == [("p002.png", True)]
+    started = time.monotonic()
+    summary = run_job(pipeline.run())
+    assert time.monotonic() - started < 30  # the hang cost its timeout, not an hour
+    assert summary.done == 6 and summary.errors == 2
+    assert summary.encoded == {"fake": 4}
+    errors = {p.name: e for p, e in cat.errors()}
+    assert errors == {
+        "crash.jpg": f"{CRASH_ERROR} (exit code {-signal.SIGABRT})",
+        "hang.jpg": "decoding took longer than 1 s",
+    }
+    assert cat.count_missing(["fake"]) == 0
+    # Recorded with the file's size and time: the next scan does not retry them.
+    for path, size, mtime_ns in cat._rows(
+        "SELECT path, size, mtime_ns FROM images WHERE status = 'error'"
+    ):
+        st = Path(path).stat()
+        assert (size, mtime_ns) == (st.st_size, st.st_mtime_ns)
     cat.close()
 
 

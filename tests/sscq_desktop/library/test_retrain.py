@@ -15,14 +15,13 @@ import pytest
 
 from sscq_desktop.library import model_manager, model_registry, retrainer
 from sscq_desktop.library.catalog import Catalog
-from sscq_desktop.library.image_loader import LoadedImage
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.model_check import check_photo_count
 from sscq_desktop.library.model_manager import ModelManager
 from sscq_desktop.library.progress import Progress, run_job
 from sscq_desktop.library.quality_estimate import WORKING_SIDE
 from sscq_desktop.library.records import FolderId, PhotoId, PhotoRecord
-from sscq_desktop.library.renderer import Renderer
+from sscq_desktop.library.renderer import RenderedImage, Renderer
 from sscq_desktop.library.retrain import RetrainError, event_progress, run_trainer
 from sscq_desktop.library.retrain_request import RetrainRequest, TrainerJob
 from sscq_desktop.library.retrainer import hold_out
@@ -177,14 +176,14 @@ def test_only_a_measurably_better_model_is_switched_to(
     assert library.active_model_id == "collapsed"
 
     seen: list[Progress] = []
-    decoded: list[tuple[Path, int, int | None]] = []
-    decode = Renderer.decode
+    decoded: list[tuple[Path, int]] = []
+    render = Renderer.render
 
-    def spy(self: Renderer, path: Path, **kwargs: Any) -> LoadedImage:
-        decoded.append((path, kwargs["max_side"], kwargs.get("photo_id")))
-        return decode(self, path, **kwargs)
+    def spy(self: Renderer, path: Path, **kwargs: Any) -> RenderedImage:
+        decoded.append((path, kwargs["max_side"]))
+        return render(self, path, **kwargs)
 
-    monkeypatch.setattr(Renderer, "decode", spy)
+    monkeypatch.setattr(Renderer, "render", spy)
     first = run_job(library.retrain(command=producing(working)), seen.append)
     listed = (library.paths.data_dir / "runs").glob("*/images.txt")
     trained_on = set(next(listed).read_text().splitlines())
@@ -196,12 +195,11 @@ def test_only_a_measurably_better_model_is_switched_to(
     assert checking.message == "checking the new model on 50 photos it did not train on"
     # At the trainer's last position: a progress bar does not jump back.
     assert (checking.done, checking.total) == (seen[-2].done, seen[-2].total) == (3, 3)
-    # The held-out photos are decoded with the library's safe decode (pixel cap,
-    # timeout, crash marker for a library photo), none of them trained on.
+    # The held-out photos are decoded with the library's safe decode (pixel cap, in
+    # a decoder process killed past its timeout), none of them trained on.
     assert len(decoded) == 50
-    assert {side for _, side, _ in decoded} == {WORKING_SIDE}
-    assert all(photo_id is not None for _, _, photo_id in decoded)
-    assert not {str(path) for path, _, _ in decoded} & trained_on
+    assert {side for _, side in decoded} == {WORKING_SIDE}
+    assert not {str(path) for path, _ in decoded} & trained_on
     check = first.check
     assert first.switched and check.better and check.n_photos == 50
     assert check.new_score > check.active_score + 0.03  # type: ignore[operator]

@@ -168,6 +168,6 @@ def gallery_names(window: MainWindow) -> set[str]:
 def index_folders(qtbot: QtBot, window: MainWindow, *folders: Path) -> None:
     """Add `folders` and wait until indexing is over and the gallery is refreshed."""
     for folder in folders:
-        with qtbot.waitSignal(window.ingest_did_finish, timeout=30_000):
+        with qtbot.waitSignal(window.ingest_did_finish, timeout=60_000):
             window.add_folder(folder)
-    qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.runner.active_count, timeout=30_000)

@@ -282,7 +282,7 @@ def test_the_real_library_and_trainer_retrain_through_the_dialog(
         dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(16))
         dialog.minutes_spin.setValue(1)
         dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
-        with qtbot.waitSignal(dialog.model_kept, timeout=90_000) as kept:
+        with qtbot.waitSignal(dialog.model_kept, timeout=240_000) as kept:
             dialog.start_training()
         model = kept.args[0]
         # 19 photos are too few to hold some out and check it: the current model
