@@ -2,10 +2,8 @@
 
 Runs `LibraryBackend.watch` (reconcile at start, then apply each batch of folder changes)
 or, with watching off, one `LibraryBackend.ingest`, as a `Task` on the writer lane. Other
-writes (add or remove a folder, retry, switch models) go through `run_write`: while the
-folders are watched they wait on the hand-off lane and the library runs them on its
-watch loop between batches (a new folder is scanned alone; the watcher is never
-restarted); otherwise they queue on the writer lane. The catalog keeps a single writer.
+writes (add or remove a folder, switch models) go through `run_write`, which suspends the
+watcher while they run and restarts it after them: the catalog keeps a single writer.
 Progress reaches the GUI thread at most ~10 times a second. Touches no widget.
 """
 
@@ -93,7 +91,7 @@ class IndexingWorker(QObject):
         self._job_watches = False
         self._indexing = False
         self._again = False  # one-shot mode: scan again once the current run ends
-        self._writes = 0  # run_write tasks on the writer lane, not finished
+        self._writes = 0  # write tasks started through run_write and not finished
         self._resume = False  # start the job once those writes are done
         self._stopped = False
 
@@ -148,21 +146,15 @@ class IndexingWorker(QObject):
             event.set() if paused else event.clear()
 
     def run_write(self, task: Task[T]) -> Task[T]:
-        """Start a writer-lane `task` (its `fn` calls the backend's write methods).
-
-        While the folders are watched it runs on the hand-off lane: the backend hands
-        each write to its watch loop (`LibraryBackend`), which goes on watching and
-        rescans nothing. Otherwise it queues on the writer lane; a scan asked for
-        meanwhile starts after it.
-        """
+        """Start a writer-lane `task`, with the watcher suspended until it is done."""
         if task.lane != "write":
             raise ValueError(
                 f"run_write needs a task on the write lane, got {task.lane}"
             )
         job = self._job
         if job is not None and self._job_watches and not job.context.cancelled:
-            task.lane = "handoff"
-            return task.start(self._runner)
+            job.cancel()  # it stops within a batch; the write queues behind it
+            self._resume = True
         self._writes += 1
         task.on_finished(self._on_write_finished)
         return task.start(self._runner)

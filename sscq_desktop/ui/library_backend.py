@@ -198,10 +198,7 @@ class LibraryBackend(Protocol):
     """The library facade as the GUI uses it (blocking calls, run inside Tasks).
 
     Long jobs are generators that yield progress and honour `cancel` and `pause`
-    (`threading.Event`s) between batches. While `watch` runs, the writes (`add_folder`,
-    `remove_folder`, `retry_failed`, `switch_model`) may be called on another thread:
-    the library runs them on its watch loop between batches, scans an added folder
-    alone and encodes retried photos, without restarting the watch.
+    (`threading.Event`s) between batches.
     """
 
     def folders(self) -> Sequence[FolderState]: ...

@@ -2,9 +2,7 @@
 
 `fn` runs on a QThreadPool; success, failure and progress callbacks always run on the
 main thread through queued signals. Mutations go through the runner's single-thread
-writer lane; reads run concurrently. A write handed to the library's own writer (its
-watch loop, while it runs) waits on the single-thread hand-off lane instead, so that
-neither the writer lane (held by the watcher) nor the readers are blocked. `TaskRunner(sync=True)` runs everything inline for
+writer lane; reads run concurrently. `TaskRunner(sync=True)` runs everything inline for
 tests. `LatestRequest` implements "the latest query wins". A long-lived task (the folder
 watcher) runs until cancelled and is not counted as pending work. Nothing here touches a
 widget.
@@ -22,7 +20,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Lane = Literal["read", "write", "handoff"]
+Lane = Literal["read", "write"]
 
 
 class TaskCancelled(Exception):
@@ -167,9 +165,6 @@ class Task(Generic[T]):
 class TaskRunner(QObject):
     """Runs `Task`s: reads on a thread pool, writes on a single-thread lane.
 
-    The ``handoff`` lane (one thread, first in first out) runs writes that the library
-    hands to its running watch loop: they wait there, not on the writer lane.
-
     Emits no signals of its own (a task's callbacks say what happened).
     """
 
@@ -182,8 +177,6 @@ class TaskRunner(QObject):
         self._readers.setMaxThreadCount(max_readers)
         self._writer = QThreadPool(self)
         self._writer.setMaxThreadCount(1)  # one writer to the catalog, ever
-        self._handoff = QThreadPool(self)
-        self._handoff.setMaxThreadCount(1)  # in order, as on the writer lane
         self._active: set[Task[Any]] = set()
 
     @property
@@ -198,8 +191,7 @@ class TaskRunner(QObject):
         bridge = _TaskBridge(task, self._on_task_finished, parent=self)
         task._bridge = bridge
         self._active.add(task)
-        pools = {"write": self._writer, "handoff": self._handoff}
-        pool = pools.get(task.lane, self._readers)
+        pool = self._writer if task.lane == "write" else self._readers
         pool.start(_TaskRunnable(task, bridge))
 
     def cancel_all(self) -> None:
@@ -209,7 +201,6 @@ class TaskRunner(QObject):
     def wait_for_done(self, timeout_ms: int = 10_000) -> bool:
         """Block until the pools are idle (tests, shutdown); queued callbacks may remain."""
         ok = self._readers.waitForDone(timeout_ms)
-        ok = self._handoff.waitForDone(timeout_ms) and ok
         return self._writer.waitForDone(timeout_ms) and ok
 
     def _on_task_finished(self, task: Task[T]) -> None:

@@ -78,7 +78,6 @@ class MemoryLibrary:
         self._folders: list[Path] = []
         self._entries: dict[str, _Entry] = {}
         self._failed: dict[str, str] = {}  # path -> reason; ingest tries them each time
-        self._retry = False  # retry_failed asked a running watch to ingest
         self._models: dict[str, tuple[ModelArtifact, bool]] = {
             default.model_id: (default, True)
         }
@@ -181,7 +180,6 @@ class MemoryLibrary:
     def retry_failed(self) -> int:
         with self._lock:
             count, self._failed = len(self._failed), {}
-            self._retry = count > 0  # a running watch tries them again, as the library
         return count
 
     def ingest(
@@ -253,9 +251,7 @@ class MemoryLibrary:
         batches = 0
         while not cancel.wait(self.watch_interval_s):
             now = self._disk_files()
-            with self._lock:
-                retry, self._retry = self._retry, False
-            if now == seen and not retry:
+            if now == seen:
                 continue
             seen = now
             with self._lock:

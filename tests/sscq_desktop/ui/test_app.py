@@ -111,7 +111,7 @@ def test_arguments_add_a_folder_and_search_by_an_image(
         app.start(window, paths, args)
     assert window.findChild(FirstRunDialog) is None  # a folder given is the choice
     assert load_settings(paths.settings_path).first_run_done
-    qtbot.waitUntil(lambda: len(gallery_names(window)) == 10, timeout=10_000)
+    qtbot.waitUntil(lambda: len(gallery_names(window)) == 10, timeout=30_000)
     assert window.tabs.currentWidget() is window.results_panel
     assert window.results_panel.query is not None
     assert window.results_panel.query.path == b / "beach_copy.jpg"
