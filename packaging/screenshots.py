@@ -14,7 +14,6 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -94,9 +93,9 @@ def main(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from sscq_desktop.library.library import Library
+    from sscq_desktop.library.progress import Progress
     from sscq_desktop.model.trainer_events import StepEvent
     from sscq_desktop.paths import app_paths, default_model_path
-    from sscq_desktop.ui.library_adapter import LibraryAdapter
     from sscq_desktop.ui.main_window import MainWindow
     from sscq_desktop.ui.retrain_dialog import RetrainDialog
     from sscq_desktop.ui.settings import AppSettings
@@ -105,7 +104,6 @@ def main(argv: list[str]) -> int:
     _app = QApplication(argv[:1])  # kept alive for the whole run
     paths = app_paths().ensure()
     library = Library(paths)
-    adapter = LibraryAdapter(library)
     if library.active_model_id is None:
         sys.path.append(str(ROOT / "tests"))
         from tiny_model import make_tiny_artifact
@@ -115,8 +113,7 @@ def main(argv: list[str]) -> int:
             home / "demo-model.onnx", model_id="demo-default", size=size
         )
         model = library.import_model(tiny.path)
-        never = threading.Event()
-        list(adapter.switch_model(model.model_id, cancel=never, pause=never))
+        library.switch_model(model.model_id)  # nothing indexed yet: done at once
     holidays = home / "Pictures" / "Holidays"
     garden = home / "Pictures" / "Garden"
     make_photos(holidays, 40, seed=1)
@@ -136,7 +133,7 @@ def main(argv: list[str]) -> int:
 
     runner = TaskRunner()
     window = MainWindow(
-        adapter, runner, AppSettings(first_run_done=True, thumbnail_size=128)
+        library, runner, AppSettings(first_run_done=True, thumbnail_size=128)
     )
     window.resize(1280, 820)
     window.show()
@@ -161,7 +158,7 @@ def main(argv: list[str]) -> int:
     window.grab().save(str(out_dir / "results.png"))
 
     dialog = RetrainDialog(
-        adapter, runner, photo_count=window.gallery_model.rowCount(), parent=window
+        library, runner, photo_count=window.gallery_model.rowCount(), parent=window
     )
     dialog.resize(640, 560)
     dialog.show()
@@ -169,21 +166,20 @@ def main(argv: list[str]) -> int:
     total = 1200
     for step in range(0, 540, 10):
         loss = 3.2 * math.exp(-step / 180) + 0.9 + 0.05 * math.sin(step / 7)
-        dialog._on_task_progress(
-            StepEvent(
-                step=step,
-                total_steps=total,
-                losses={
-                    "total": loss,
-                    "ic_z": loss * 0.45,
-                    "cc": loss * 0.3,
-                    "pn": loss * 0.1,
-                },
-                eta_s=(total - step) * 0.42,
-                images_per_s=310.0,
-                codeword_usage=[0.94, 0.88, 0.97, 0.91],
-            )
+        event = StepEvent(
+            step=step,
+            total_steps=total,
+            losses={
+                "total": loss,
+                "ic_z": loss * 0.45,
+                "cc": loss * 0.3,
+                "pn": loss * 0.1,
+            },
+            eta_s=(total - step) * 0.42,
+            images_per_s=310.0,
+            codeword_usage=[0.94, 0.88, 0.97, 0.91],
         )
+        dialog._on_task_progress(Progress("retrain", step, total, event=event))
     settle(300)
     dialog.grab().save(str(out_dir / "retrain_dialog.png"))
     dialog._set_running(False)

@@ -179,15 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_window(paths: AppPaths, library: Library | None = None) -> MainWindow:
     """The main window over the real library, with saved settings and geometry."""
-    from sscq_desktop.ui.library_adapter import LibraryAdapter
     from sscq_desktop.ui.main_window import MainWindow
     from sscq_desktop.ui.settings import load_settings, save_settings
     from sscq_desktop.ui.tasks import TaskRunner
 
     settings = load_settings(paths.settings_path)
-    backend = LibraryAdapter(library if library is not None else open_library(paths))
     window = MainWindow(
-        backend,
+        library if library is not None else open_library(paths),
         TaskRunner(),
         settings,
         qsettings_path=paths.config_dir / "window.ini",

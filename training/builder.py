@@ -14,6 +14,7 @@ import torch
 
 from training.checkpoint import load_checkpoint
 from training.config import TrainConfig, config_from_dict
+from training.models.search_codes import without_search_state
 from training.models.sscq_model import SSCQModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -64,12 +65,14 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
 def warm_start(model: SSCQModel, path: str | Path) -> None:
     """Initialise network and codebooks from a checkpoint or an export's companion ``.pt``.
 
+    Search codes fitted after that training are left out: the new run fits its own.
+
     Raises:
         ValueError: if the checkpoint's architecture differs from `model`'s.
     """
     payload = load_checkpoint(path)
     try:
-        model.load_state_dict(payload["model"])
+        model.load_weights(without_search_state(payload["model"]))
     except RuntimeError as exc:
         raise ValueError(
             f"--init-from {path}: architecture does not match: {exc}"
@@ -119,5 +122,5 @@ def model_from_checkpoint(
     payload = load_checkpoint(path)
     cfg = config_from_dict(payload["config"])
     model = build_model(cfg.model, image_size=cfg.data.image_size)
-    model.load_state_dict(payload["model"])
+    model.load_weights(payload["model"])
     return model.eval(), cfg, payload

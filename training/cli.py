@@ -131,6 +131,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the onnxruntime vs PyTorch check",
     )
 
+    fs = sub.add_parser(
+        "fit-search-codes",
+        help="fit a checkpoint's search codes (normalised embedding, OPQ) on its "
+        "training photos; a run does this itself when its schedule ends",
+    )
+    fs.add_argument("checkpoint", type=Path)
+    fs.add_argument(
+        "--data",
+        nargs="+",
+        help="the folder(s) it trained on, if not where its config says",
+    )
+    fs.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the checkpoint's config, e.g. model.search_fit_iterations=4",
+    )
+    fs.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="the checkpoint to write (weights unchanged, search codes added)",
+    )
+
     pk = sub.add_parser(
         "pack-corpus",
         help="copy the training split of labeled folders, small, for a GPU machine",
@@ -285,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         return _evaluate(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "fit-search-codes":
+        return _fit_search_codes(args)
     if args.command == "pack-corpus":
         from training.corpus_pack import pack_corpus
 
@@ -363,6 +391,29 @@ def _evaluate(args: argparse.Namespace) -> int:
     metrics = evaluate_corpora(model, data.eval_sets, device=torch.device("cpu"))
     metrics["eval_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps({"checkpoint": str(args.checkpoint), **metrics}, indent=2))
+    return 0
+
+
+def _fit_search_codes(args: argparse.Namespace) -> int:
+    import torch
+
+    from training.builder import model_from_checkpoint
+    from training.checkpoint import load_checkpoint, save_checkpoint
+    from training.data.sources import load_training_data
+    from training.search_fit import fit_search_codes
+
+    model, cfg, _ = model_from_checkpoint(args.checkpoint)
+    if args.data:
+        cfg.data.path = os.pathsep.join(str(d) for d in args.data)
+    apply_overrides(cfg, args.overrides)
+    if cfg.run.threads > 0:
+        torch.set_num_threads(cfg.run.threads)
+    data = load_training_data(cfg.data, with_eval=False)  # the photos it trained on
+    fitted = fit_search_codes(model, data.pixels, cfg, device=torch.device("cpu"))
+    payload = load_checkpoint(args.checkpoint)
+    payload.update(model=model.state_dict(), config=cfg.to_dict())
+    save_checkpoint(args.out, payload)
+    print(json.dumps({"checkpoint": str(args.out), **fitted}, indent=2))
     return 0
 
 

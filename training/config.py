@@ -59,6 +59,14 @@ class ModelConfig:
     tau_sq: float = (
         0.2  # soft-quantization temperature on squared distances (METHOD.md: 0.2)
     )
+    search_codes: str = "opq"  # what the exported codes quantize: "opq" (after training: L2-normalised f, OPQ rotation, k-means codebooks fitted on the training photos; models/search_codes.py) or "learned" (f and the jointly learned codebooks, as METHOD.md)
+    search_codebooks: int = 0  # M of the fitted search codes (0: model.n_codebooks); 4/8/16 give 16/32/64-bit codes from one network
+    search_fit_images: int = (
+        50000  # training photos (a fixed-seed sample) the search codes are fitted on
+    )
+    search_fit_iterations: int = (
+        8  # OPQ rounds (k-means PQ, then the Procrustes rotation)
+    )
 
 
 @dataclass

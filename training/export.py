@@ -63,8 +63,8 @@ class ArtifactGraph(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Embed and hard-assign."""
         x = images.permute(0, 3, 1, 2).float() / 255.0  # (N, 3, S, S)
-        f = self.model.embed(x)  # (N, M*L)
-        dist = self.model.quantizer.squared_distances(f)  # (N, M, K)
+        f = self.model.search_embedding(x)  # (N, M*L)
+        dist = self.model.search_squared_distances(f)  # (N, M, K)
         return f, dist.argmin(dim=-1).to(torch.uint8)  # (N, M*L), (N, M)
 
 
@@ -117,17 +117,17 @@ def export_artifact(
     """
     cpu_model = _cpu_copy(model)
     proto = export_onnx(cpu_model, image_size=cfg.data.image_size)
-    q = cpu_model.quantizer
+    books = codebook_of(cpu_model)  # (M, K, L): the fitted search codes, if any
     meta = ArtifactMetadata(
         model_id=model_id,
-        M=q.n_codebooks,
-        K=q.ksub,
-        L=q.dsub,
+        M=books.shape[0],
+        K=books.shape[1],
+        L=books.shape[2],
         distance="subspace_l2",
         input=InputSpec(
             size=cfg.data.image_size, resize=check_resize_policy(cfg.data.resize)
         ),
-        codebooks=codebook_of(cpu_model),
+        codebooks=books,
         training=training,
         metrics=metrics,
     )
@@ -180,7 +180,7 @@ def check_parity(
         images = rng.integers(0, 256, size=(n, s, s, 3), dtype=np.uint8)
         with torch.no_grad():
             f_t, codes_t = ArtifactGraph(cpu_model)(torch.from_numpy(images))
-            dist = cpu_model.quantizer.squared_distances(f_t).numpy()  # (n, M, K)
+            dist = cpu_model.search_squared_distances(f_t).numpy()  # (n, M, K)
         out = encoder.encode(images)
         f_np = f_t.numpy()
         tol = PARITY_RTOL * max(1.0, float(np.abs(f_np).max()))

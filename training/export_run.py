@@ -7,6 +7,7 @@ checkpoint, so the ONNX file alone tells how the model was made.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from pathlib import Path
@@ -33,7 +34,8 @@ def export_checkpoint(
     evals = list(sched.get("evals", []))
     steps = int(sched.get("step", 0))
     spe = max(1, int(sched.get("steps_per_epoch", 1)))
-    bits = cfg.model.n_codebooks * cfg.model.nbits
+    books = model.search_codebooks()  # (M, K, L) of the exported codes
+    bits = int(books.shape[0]) * round(math.log2(int(books.shape[1])))
     mid = model_id or _default_model_id(cfg.model.backbone, bits)
     training = {
         "method": f"{cfg.loss.kind} (arXiv 2206.09806)",

@@ -32,6 +32,7 @@ from training.config import TrainConfig
 from training.data.sources import TrainingData, load_training_data
 from training.evaluation.protocol import evaluate_corpora
 from training.losses.sscq_loss import SSCQLoss
+from training.models.search_codes import without_search_state
 from training.models.sscq_model import SSCQModel, TwoViewModel, build_model
 from training.progress import ProgressReporter
 from training.schedule import (
@@ -41,6 +42,7 @@ from training.schedule import (
     steps_for_budget,
     warmup_steps_for,
 )
+from training.search_fit import fit_search_codes
 from training.two_view_batches import TwoViewBatches
 
 logger = logging.getLogger(__name__)
@@ -193,6 +195,7 @@ class _Loop:
         last_ckpt = time.perf_counter()
         t_log, images_since_log = time.perf_counter(), 0
         bad = 0
+        paused = False  # stopped to be resumed: the search codes wait for the end
         t_run0, step0 = time.perf_counter(), sched.step
         self.model.train()
         while sched.step < sched.total_steps:
@@ -275,8 +278,9 @@ class _Loop:
                 and sched.step < sched.total_steps
             ):
                 self._evaluate(epoch)
-            if 0 < cfg.run.stop_at_step <= sched.step:
+            if 0 < cfg.run.stop_at_step <= sched.step < sched.total_steps:
                 logger.info("pausing at step %d (run.stop_at_step)", sched.step)
+                paused = True
                 break
             # A safety net, not the plan: the pacer keeps the schedule on the budget.
             if 0 < pacer.budget_s * 1.25 < sched.elapsed_s:
@@ -286,8 +290,16 @@ class _Loop:
                     sched.total_steps,
                 )
                 break
-        if sched.step % sched.steps_per_epoch:  # an epoch end has just saved otherwise
-            self._checkpoint("last.pt")
+        finished = not paused
+        if finished and self.info.is_main:
+            fitted = fit_search_codes(
+                self.model, self.data.pixels, cfg, device=self.device
+            )
+            self.rep.emit(
+                "search_codes", step=sched.step, codes=fitted.pop("kind"), **fitted
+            )
+        if finished or sched.step % sched.steps_per_epoch:
+            self._checkpoint("last.pt")  # an epoch end has just saved otherwise
         if cfg.run.eval_at_end:
             self._evaluate(sched.step // sched.steps_per_epoch)
         return TrainResult(
@@ -348,7 +360,8 @@ class _Loop:
 
     def _restore(self, path: Path) -> None:
         payload = load_checkpoint(path)
-        self.model.load_state_dict(payload["model"])
+        # Search codes are fitted when the schedule ends; training goes on without them.
+        self.model.load_weights(without_search_state(payload["model"]))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.sched = Schedule(**payload["schedule"])
         torch.set_rng_state(payload["rng"])

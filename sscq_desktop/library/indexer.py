@@ -76,7 +76,11 @@ class Indexer:
         paths: The app's folders (excluded from scans; thumbnails).
         models: The library's models (encoders; pending switch).
         options: Tuning of the ingest pipeline.
-        bump: Called after each write that changes what a search may see.
+        bump: Called after each write that changes what a search may see (a
+            search may still use a snapshot a second or two old while ingest writes).
+        settled: Called when an ingest has stored its last batch, before that is
+            reported: the next search sees all of it (a display refreshed on "ingest
+            done" must not find the snapshot of a moment ago).
     """
 
     def __init__(
@@ -87,12 +91,14 @@ class Indexer:
         *,
         options: IngestOptions,
         bump: Callable[[], None],
+        settled: Callable[[], None],
     ) -> None:
         self._catalog = catalog
         self.paths = paths
         self._models = models
         self.options = options
         self._bump = bump
+        self._settled = settled
         self.lane = WriterLane()
         """Where writes from other threads go while `watch` runs (see `WriterLane`)."""
         self._wants_ingest = False  # a command left photos to encode (retry)
@@ -207,7 +213,10 @@ class Indexer:
                     except StopIteration as stop:
                         summary: IngestSummary = stop.value
                         break
-                    self._bump()
+                    if snapshot.total and snapshot.done >= snapshot.total:
+                        self._settled()  # the last batch: searches see it all now
+                    else:
+                        self._bump()
                     yield snapshot
                 break
             except ModelOutputError as exc:

@@ -10,10 +10,11 @@ worker thread, the writer lane. While `watch` runs, the writes (`add_folder`,
 `remove_folder`, `retry_failed`, `switch_model`, `scan`, `ingest`, `update`) may be
 called from any other thread: they are handed to the watch loop, which runs them
 between batches (`WriterLane`), so the catalog keeps one writer. Searches
-(`similar_to_photo`, `similar_to_file`) and the read methods are thread-safe and may
-run on any thread (never the GUI thread: they may load the code index or run the
-encoder). Each search takes one `CodeIndex` snapshot, so a model switch never mixes
-models in one answer.
+(`similar_to_photo`, `similar_to_file`, `similar_to_image`) and the read methods are
+thread-safe and may run on any thread (never the GUI thread: they may load the code
+index or run the encoder). Each search takes one `CodeIndex` snapshot, so a model
+switch never mixes models in one answer. The GUI and the CLI use this class and the
+records of `sscq_desktop.library.records` directly: there is no second vocabulary.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import threading
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
 
 from sscq_desktop.library.catalog import Catalog, CatalogStats
 from sscq_desktop.library.image_loader import ImageLoadError
@@ -38,7 +42,9 @@ from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import (
     DuplicateGroup,
     FolderId,
+    FolderOverview,
     FolderRecord,
+    ImageStatus,
     ModelRecord,
     PhotoId,
     PhotoRecord,
@@ -47,6 +53,7 @@ from sscq_desktop.library.records import (
 from sscq_desktop.library.renderer import RenderedImage, Renderer, ThumbnailStatus
 from sscq_desktop.library.retrain_request import RetrainRequest
 from sscq_desktop.library.retrainer import Retrainer, RetrainOutcome, TrainerCommand
+from sscq_desktop.library.root_status import folder_overviews
 from sscq_desktop.library.search_service import CodeIndex
 from sscq_desktop.library.searcher import Searcher
 from sscq_desktop.library.thread_readers import ThreadReaders
@@ -99,6 +106,7 @@ class Library:
             self._models,
             options=options,
             bump=self._searcher.bump,
+            settled=lambda: self._searcher.bump(force=True),
         )
         self._retrainer = Retrainer(
             self._readers, self._models, self.paths, self._renderer
@@ -145,6 +153,14 @@ class Library:
         """The library root folders (`FolderRecord.offline`: as the last job saw it)."""
         return self._catalog.folders()
 
+    def folder_overviews(self) -> list[FolderOverview]:
+        """The root folders with their indexed photo counts and whether they are online.
+
+        Looks at each root on disk now (a drive unplugged since the last scan shows as
+        offline at once); any thread but the GUI's (a stalled network share may block).
+        """
+        return folder_overviews(self._readers.get())
+
     def add_folder(self, path: str | os.PathLike[str]) -> FolderRecord:
         """Add a folder to the library (run `update` or `scan` to index it).
 
@@ -174,6 +190,22 @@ class Library:
     def models(self) -> list[ModelRecord]:
         """Registered models."""
         return self._models.models()
+
+    def active_model(self) -> ModelRecord | None:
+        """The record of the model answering searches; None when there is none."""
+        model_id = self._models.active_model_id
+        return None if model_id is None else self._models.model(model_id)
+
+    def provider_name(self) -> str:
+        """Where the active model runs: ``"CPU"`` or ``"CUDA"``; "" without a model.
+
+        Loads the active model's encoder if it is not loaded yet (off the GUI thread).
+        """
+        model_id = self._models.active_model_id
+        if model_id is None:
+            return ""
+        # An encoder that does not say (a test's fake) runs on the CPU.
+        return str(getattr(self._models.encoder(model_id), "provider_name", "CPU"))
 
     @property
     def active_model_id(self) -> str | None:
@@ -314,17 +346,38 @@ class Library:
             path, k=k, max_distance=max_distance, min_score=min_score, folders=folders
         )
 
+    def similar_to_image(
+        self,
+        pixels: npt.NDArray[np.uint8],
+        *,
+        k: int = 20,
+        max_distance: float | None = None,
+        min_score: float | None = None,
+        folders: Sequence[Path] | None = None,
+    ) -> list[SearchHit]:
+        """Photos most similar to decoded pixels; see `Searcher.similar_to_image`.
+
+        Shape:
+            pixels: ``(H, W, 3)`` uint8 RGB.
+        """
+        return self._searcher.similar_to_image(
+            pixels, k=k, max_distance=max_distance, min_score=min_score,
+            folders=folders,
+        )  # fmt: skip
+
     def near_duplicates(
         self,
         *,
         max_distance: float | None = None,
+        min_score: float | None = None,
         folders: Sequence[Path] | None = None,
         cancel: threading.Event | None = None,
     ) -> Generator[Progress, None, list[DuplicateGroup]]:
         """Groups of near-duplicate photos; see `Searcher.near_duplicates`."""
         return self._searcher.near_duplicates(
-            max_distance=max_distance, folders=folders, cancel=cancel
-        )
+            max_distance=max_distance, min_score=min_score, folders=folders,
+            cancel=cancel,
+        )  # fmt: skip
 
     def code_index(self) -> CodeIndex:
         """The current snapshot of the active model's codes (rebuilt when stale).
@@ -343,6 +396,10 @@ class Library:
     def photo(self, photo_id: PhotoId) -> PhotoRecord | None:
         """One photo's record."""
         return self._readers.get().photo(photo_id)
+
+    def photos(self, *, status: ImageStatus | None = "ok") -> list[PhotoRecord]:
+        """Every photo with this status (default: indexed ones; None: all), by id."""
+        return self._readers.get().photos(status=status)
 
     def photo_by_path(self, path: str | os.PathLike[str]) -> PhotoRecord | None:
         """The record of a library file, by path."""
@@ -397,7 +454,8 @@ class Library:
         whether to use it (`RetrainOutcome.check.better`), for the GUI and the CLI. The
         CLI lets it start the switch (``switch=True``; `ingest` finishes it). The GUI
         passes ``switch=False`` (then it writes only the registration, beside the
-        writer lane) and switches to a better model on that lane, as Settings does.
+        writer lane) and switches to a better model with `switch_model`, as Settings
+        does.
         Default request: `RetrainRequest()`; the arguments, progress, outcome and
         errors: see `Retrainer.retrain`.
         """

@@ -6,6 +6,7 @@ service builds `SearchHit`s from its scan.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NewType
@@ -43,6 +44,30 @@ class FolderRecord:
     def offline(self) -> bool:
         """Whether the folder could not be read at the last look."""
         return self.offline_since is not None
+
+
+@dataclass(frozen=True)
+class FolderOverview:
+    """A library root folder as a display lists it: its photos and whether it is online.
+
+    Attributes:
+        id: Catalog id.
+        path: Absolute path of the folder.
+        photo_count: Photos indexed at or below it (read fine; failed ones excluded).
+        offline_reason: Why it cannot be read now, a phrase to follow its name ("not
+            found (unplugged, ...)", "cannot be read (...)"); None while it is online.
+            Its photos are kept.
+    """
+
+    id: FolderId
+    path: Path
+    photo_count: int
+    offline_reason: str | None = None
+
+    @property
+    def offline(self) -> bool:
+        """Whether the folder cannot be read now (its photos stay in the library)."""
+        return self.offline_reason is not None
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,16 @@ class ModelRecord:
     M: int
     K: int
     L: int
+
+    @property
+    def nbits(self) -> int:
+        """Code length per photo in bits: ``M * log2(K)`` (0 for a degenerate K)."""
+        return round(self.M * math.log2(self.K)) if self.K > 1 else 0
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the model shipped with the app."""
+        return self.source == "default"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from sscq_desktop.model.trainer_events import (
     EpochEndEvent,
     ErrorEvent,
     EvalEvent,
+    SearchCodesEvent,
     StartEvent,
     StepEvent,
     TrainerEvent,
@@ -73,6 +74,10 @@ def event_progress(event: TrainerEvent, previous: Progress | None = None) -> Pro
             parts += _losses(event.losses)
         case EvalEvent() | CheckpointEvent():
             done = max(done, event.step)
+        case SearchCodesEvent():
+            done = max(done, event.step)
+            if event.codes == "opq":
+                parts.append(f"search codes fitted on {event.images} photos")
         case DoneEvent():
             done = total = max(total, event.steps)
         case ErrorEvent():

@@ -76,12 +76,15 @@ class RetrainOutcome:
 
     ``switched`` is True when the library started switching to the new model (it was
     asked to and the check found the model better). Asked not to switch (the GUI, which
-    switches on its writer lane), ``check.better`` is the library's decision.
+    switches as one of its writes), ``check.better`` is the library's decision.
+    ``previous_model_id`` is the model in use when the new one was checked (None: there
+    was none, and the new model is better by default).
     """
 
     record: ModelRecord
     check: ModelCheck
     switched: bool
+    previous_model_id: str | None = None
 
 
 class Retrainer:
@@ -208,13 +211,14 @@ class Retrainer:
                 message=f"checking the new model on {len(held_out)} photos it did not "
                 "train on",
             )  # fmt: skip
+        previous = self._models.active_model_id
         check = self._check(record, held_out, cancel)
         logger.info("retrain %s check: %s; %s", model_id, check.summary(), check.reason)
         _stop_if_cancelled(cancel, record)
         switched = switch and check.better
         if switched:
             self._models.switch_model(record.model_id)
-        return RetrainOutcome(record, check, switched)
+        return RetrainOutcome(record, check, switched, previous)
 
     def _check_note(self, n_photos: int, n_held_out: int) -> str:
         """Said before training: how the new model will be checked, or why it cannot."""
@@ -316,10 +320,9 @@ class Retrainer:
                 f"warm-start checkpoint ({record.path.with_suffix('.pt').name})"
             )
         if request.n_codebooks != record.M or record.K != 2**NBITS:
-            bits = round(record.M * math.log2(record.K)) if record.K > 1 else 0
             return None, (
                 f"training from scratch: the active model {record.model_id} makes "
-                f"{bits}-bit codes, not {request.bits}"
+                f"{record.nbits}-bit codes, not {request.bits}"
             )
         return companion, f"warm start from the active model {record.model_id}"
 

@@ -4,7 +4,8 @@ An unplugged drive, an unmounted share (an empty mount point), a deleted root or
 permission denies is *offline* (`scanner.root_problem`): the catalog records when it went
 (`FolderRecord.offline_since`) and keeps its photos; nothing is deleted until the user
 removes the folder. Jobs call `check_root` before they trust a root's listing; status
-displays call `folder_problems`, which only reads; searches ask a `RootProbeCache`, so
+displays call `folder_problems` (or `folder_overviews`), which only read; searches ask a
+`RootProbeCache`, so
 their hits are marked offline as soon as a drive is unplugged, before any scan.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from sscq_desktop.library.catalog import Catalog
 from sscq_desktop.library.catalog_reader import CatalogReader
 from sscq_desktop.library.path_text import display_path
-from sscq_desktop.library.records import FolderId, FolderRecord
+from sscq_desktop.library.records import FolderId, FolderOverview, FolderRecord
 from sscq_desktop.library.scanner import root_problem
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,30 @@ def folder_problems(reader: CatalogReader) -> dict[FolderId, str]:
         if problem is not None:
             problems[folder.id] = problem
     return problems
+
+
+def folder_overviews(reader: CatalogReader) -> list[FolderOverview]:
+    """Each root folder with its indexed photo count and why it is offline, if it is.
+
+    Looks at the disk now (`folder_problems`): a drive unplugged since the last scan
+    shows as offline at once; one the last scan found offline stays so until a scan
+    or the watcher sees it back.
+
+    Args:
+        reader: A catalog reader of the calling thread.
+
+    Returns:
+        The roots, by id.
+    """
+    problems = folder_problems(reader)
+    out = []
+    for folder in reader.folders():
+        problem = problems.get(folder.id)
+        if problem is None and folder.offline:
+            problem = "could not be read at the last scan"
+        count = reader.count_indexed_under(folder.path)
+        out.append(FolderOverview(folder.id, folder.path, count, problem))
+    return out
 
 
 class RootProbeCache:

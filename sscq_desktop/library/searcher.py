@@ -1,6 +1,7 @@
 """`Searcher`: the library's searches over the active model's code snapshot.
 
-Similar photos to a library photo or an image file, and groups of near-duplicates.
+Similar photos to a library photo, an image file or decoded pixels (a pasted image), and
+groups of near-duplicates.
 Each search takes one `CodeIndex` snapshot and uses nothing else, so a model switch
 never mixes models in one answer. Writers call `Searcher.bump` after a change; the
 snapshot is rebuilt lazily (at most every `INDEX_REFRESH_S` while ingest writes).
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from sscq_desktop.library.duplicates import find_near_duplicates
 from sscq_desktop.library.model_manager import ModelManager, NoModelError
@@ -31,6 +33,7 @@ from sscq_desktop.library.renderer import Renderer
 from sscq_desktop.library.root_status import RootProbeCache
 from sscq_desktop.library.search_service import CodeIndex
 from sscq_desktop.library.thread_readers import ThreadReaders
+from sscq_desktop.model.preprocessing import to_model_input
 
 INDEX_REFRESH_S = 2.0
 """A stale index is rebuilt at most this often while ingest writes."""
@@ -158,10 +161,58 @@ class Searcher:
             folders=folders, exclude=exclude,
         )  # fmt: skip
 
+    def similar_to_image(
+        self,
+        pixels: npt.NDArray[np.uint8],
+        *,
+        k: int = 20,
+        max_distance: float | None = None,
+        min_score: float | None = None,
+        folders: Sequence[Path] | None = None,
+    ) -> list[SearchHit]:
+        """Photos most similar to an image already decoded (a pasted bitmap).
+
+        The pixels are only resized to the model's input here (the resize policy of
+        the model), in this thread: they were decoded by whoever holds them.
+
+        Args:
+            pixels: Upright 8-bit RGB.
+            k: Most results.
+            max_distance: Drop results farther than this.
+            min_score: Drop results whose `SearchHit.score` is below this.
+            folders: Only return photos at or below these folders.
+
+        Shape:
+            pixels: ``(H, W, 3)`` uint8.
+
+        Raises:
+            NoModelError: if no model is available.
+            TypeError: if `pixels` is not a uint8 array.
+            ValueError: if `pixels` is not ``(H, W, 3)`` with H, W > 0.
+        """
+        if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8:
+            raise TypeError(
+                f"pixels must be a uint8 array, got {getattr(pixels, 'dtype', pixels)!r}"
+            )
+        if pixels.ndim != 3 or pixels.shape[2] != 3 or 0 in pixels.shape:
+            raise ValueError(f"pixels must be (H, W, 3) RGB, got {pixels.shape}")
+        index = self.code_index()
+        meta = self._models.artifact(index.model_id).metadata
+        image = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
+        query = self._encode_query(
+            index.model_id,
+            to_model_input(image, size=meta.input.size, policy=meta.input.resize),
+        )
+        return self._search(
+            index, query, k=k, max_distance=max_distance, min_score=min_score,
+            folders=folders, exclude=[],
+        )  # fmt: skip
+
     def near_duplicates(
         self,
         *,
         max_distance: float | None = None,
+        min_score: float | None = None,
         folders: Sequence[Path] | None = None,
         cancel: threading.Event | None = None,
     ) -> Generator[Progress, None, list[DuplicateGroup]]:
@@ -169,6 +220,9 @@ class Searcher:
 
         Args:
             max_distance: Pair threshold in the model's distance; default is strict.
+            min_score: Pair threshold as a similarity score in (0, 1] (`CodeIndex.score`
+                of the two embeddings' distance), what a strictness setting gives;
+                with `max_distance` too, the stricter one holds.
             folders: Only consider photos at or below these folders.
             cancel: Stops early.
 
@@ -177,8 +231,19 @@ class Searcher:
 
         Returns:
             Groups, largest first.
+
+        Raises:
+            NoModelError: if no model is available.
+            ValueError: if `min_score` is not in (0, 1].
         """
+        if min_score is not None and not 0.0 < min_score <= 1.0:
+            raise ValueError(f"min_score must be in (0, 1], got {min_score}")
         index = self.code_index()
+        if min_score is not None:
+            by_score = index.distance_for_score(min_score)
+            max_distance = (
+                by_score if max_distance is None else min(max_distance, by_score)
+            )
         reader = self._readers.get()
         ids, emb = reader.embeddings(index.model_id)
         if folders is not None:

@@ -45,6 +45,9 @@ ALLOWED_OPS = frozenset(
         "Mul",
         "ReduceSum",
         "ArgMin",
+        # fitted search codes: the embedding made unit length (Sqrt, Div), then rotated
+        # (Gemm)
+        "Sqrt",
     }
 )
 """Operators of an exported artifact (``training.export.export_onnx``, opset 17)."""

@@ -157,6 +157,31 @@ class CheckpointEvent:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SearchCodesEvent:
+    """The schedule is over and the codes the model exports were fitted to it.
+
+    Attributes:
+        step: Steps done.
+        codes: ``"opq"`` (normalised embedding, rotation, fitted codebooks) or
+            ``"learned"`` (the codebooks trained with the network).
+        images: Training photos the fit used (0 for ``"learned"``).
+        seconds: How long the fit took.
+        codewords_used: Codewords the fitted codes use, e.g. ``"128 of 128"``.
+        reason: Why the learned codebooks were kept, when the recipe asked for a fit.
+        time: Unix time of the report; None when the writer gave none.
+    """
+
+    kind: ClassVar[str] = "search_codes"
+    step: int
+    codes: str
+    images: int = 0
+    seconds: float = 0.0
+    codewords_used: str = ""
+    reason: str = ""
+    time: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DoneEvent:
     """Training finished (and the model was exported, when asked).
 
@@ -217,6 +242,7 @@ TrainerEvent = (
     | EpochEndEvent
     | EvalEvent
     | CheckpointEvent
+    | SearchCodesEvent
     | DoneEvent
     | ErrorEvent
 )
@@ -231,6 +257,7 @@ EVENT_TYPES: Mapping[str, type[TrainerEvent]] = types.MappingProxyType(
             EpochEndEvent,
             EvalEvent,
             CheckpointEvent,
+            SearchCodesEvent,
             DoneEvent,
             ErrorEvent,
         )

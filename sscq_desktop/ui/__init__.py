@@ -1,5 +1,6 @@
 """The desktop GUI (PySide6): main window, Qt models and views, tasks, dialogs.
 
-The only package that imports Qt (with `sscq_desktop.app`); it reaches the library
-through `library_backend.LibraryBackend` and runs all blocking work in `tasks.Task`s.
+The only package that imports Qt (with `sscq_desktop.app`); a thin layer over
+`sscq_desktop.library.library.Library` and its records, used directly, with all
+blocking work in `tasks.Task`s and every library write ordered by `IndexingWorker`.
 """

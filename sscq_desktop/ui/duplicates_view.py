@@ -1,13 +1,15 @@
 """`DuplicatesView`: groups of near-duplicate photos, kept apart from "similar" results.
 
-Strict by default (a high score threshold); computed by the library in a `Task`; each group
-is a row with its members' thumbnails underneath.
+Strict by default (a high score threshold); computed by the library in a `Task`
+(`Library.near_duplicates` with that score); each group is a row with its members'
+thumbnails underneath.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QSize, Qt, Signal
@@ -23,10 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from sscq_desktop.library.path_text import display_path
+from sscq_desktop.library.progress import run_job
+from sscq_desktop.library.records import PhotoRecord
 from sscq_desktop.ui.errors import user_message
-from sscq_desktop.ui.library_backend import LibraryBackend, Photo
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 _ICON = 72
 
@@ -35,8 +41,8 @@ class DuplicatesView(QWidget):
     """Near-duplicate groups.
 
     Signals:
-        groups_ready(object): the `list[list[Photo]]` now shown.
-        preview_requested(object): a member `Photo` was double-clicked.
+        groups_ready(object): the `list[list[PhotoRecord]]` now shown.
+        preview_requested(object): a member's `PhotoRecord` was double-clicked.
     """
 
     groups_ready = Signal(object)
@@ -44,7 +50,7 @@ class DuplicatesView(QWidget):
 
     def __init__(
         self,
-        backend: LibraryBackend,
+        library: Library,
         runner: TaskRunner,
         loader: ThumbnailLoader,
         *,
@@ -52,14 +58,14 @@ class DuplicatesView(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._backend = backend
+        self._library = library
         self._runner = runner
         self._loader = loader
         self._requests = LatestRequest()
         self._items: dict[str, list[QTreeWidgetItem]] = {}
         self.threshold = threshold
         self.loaded = False
-        self.groups: list[list[Photo]] = []
+        self.groups: list[list[PhotoRecord]] = []
         self.summary = QLabel(
             "Near duplicates: photos that are almost the same picture."
         )
@@ -81,14 +87,21 @@ class DuplicatesView(QWidget):
         loader.thumbnails_reset.connect(self._on_loader_thumbnails_reset)
 
     def refresh(self) -> None:
-        backend, threshold = self._backend, self.threshold
+        library, threshold = self._library, self.threshold
         request_id = self._requests.next_id()
         self.summary.setText("Looking for near duplicates…")
 
-        def fn(ctx: TaskContext) -> list[list[Photo]]:
-            return [list(g) for g in backend.near_duplicates(threshold=threshold)]
+        def fn(ctx: TaskContext) -> list[list[PhotoRecord]]:
+            groups = run_job(
+                library.near_duplicates(min_score=threshold, cancel=ctx.cancel_event)
+            )
+            ctx.check_cancelled()
+            members = [[library.photo(pid) for pid in g.photo_ids] for g in groups]
+            # A photo removed since the scan is left out; so is a group left alone.
+            found = [[p for p in group if p is not None] for group in members]
+            return [group for group in found if len(group) > 1]
 
-        def success(groups: list[list[Photo]]) -> None:
+        def success(groups: list[list[PhotoRecord]]) -> None:
             if self._requests.is_current(request_id) and shiboken6.isValid(self):
                 self.set_groups(groups)
 
@@ -100,7 +113,7 @@ class DuplicatesView(QWidget):
 
         Task(fn).on_success(success).on_failure(failure).start(self._runner)
 
-    def set_groups(self, groups: Sequence[Sequence[Photo]]) -> None:
+    def set_groups(self, groups: Sequence[Sequence[PhotoRecord]]) -> None:
         self.loaded = True
         self.groups = [list(g) for g in groups]
         self.tree.clear()
@@ -110,7 +123,7 @@ class DuplicatesView(QWidget):
             self.tree.addTopLevelItem(parent)
             for photo in group:
                 child = QTreeWidgetItem(
-                    [display_path(photo.path.name), display_path(photo.folder)]
+                    [display_path(photo.path.name), display_path(photo.path.parent)]
                 )
                 child.setData(0, Qt.ItemDataRole.UserRole, photo)
                 child.setToolTip(0, display_path(photo.path))
@@ -151,5 +164,5 @@ class DuplicatesView(QWidget):
 
     def _on_tree_item_double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         photo = item.data(0, Qt.ItemDataRole.UserRole)
-        if isinstance(photo, Photo):
+        if isinstance(photo, PhotoRecord):
             self.preview_requested.emit(photo)

@@ -1,8 +1,9 @@
 """Turn exceptions into clear, non-blocking messages for the user.
 
-`user_message` is pure (tested without widgets); `show_exception` opens a window-modal
-message box that never blocks the event loop, with the traceback only in "Show Details".
-No traceback is ever the main text.
+`user_message` is pure (tested without widgets) and tells the library's and the model's
+own exceptions apart by their classes; `show_exception` opens a window-modal message box
+that never blocks the event loop, with the traceback only in "Show Details". No
+traceback is ever the main text.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import traceback
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from sscq_desktop.library.image_loader import ImageLoadError
+from sscq_desktop.library.model_manager import NoModelError
+from sscq_desktop.library.retrain import RetrainError
+from sscq_desktop.model.artifact import ArtifactError
+from sscq_desktop.model.encoder import EncoderError
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +33,19 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, PermissionError):
         where = exc.filename or text
         return f"SSCQ Desktop is not allowed to read {where}. Check its permissions."
-    if name == "ArtifactError":
+    if isinstance(exc, ArtifactError):
         return f"The model file cannot be used: {text}. The active model is unchanged."
-    if name == "ImageLoadError":  # the reason the library recorded
+    if isinstance(exc, ImageLoadError):  # the reason the library recorded
         return f"The image cannot be opened: {text}."
-    if name in ("EncoderError",):
+    if isinstance(exc, EncoderError):
         return f"The model could not run: {text}"
-    if name in ("RetrainError", "TrainingError"):
+    if isinstance(exc, RetrainError):
         return f"Training failed: {text}. The active model is unchanged."
+    if isinstance(exc, NoModelError):
+        return (
+            f"There is no model to search with ({text}). Import a model, or go back "
+            "to the default model in Settings."
+        )
     if isinstance(exc, OSError):
         return f"A file could not be read or written: {text}"
     if isinstance(exc, ValueError):

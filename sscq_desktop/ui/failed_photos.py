@@ -1,9 +1,10 @@
 """`FailedPhotos`: the window's failed-photos dialog and its Retry all.
 
 Opens `FailedPhotosDialog` (from Tools > Failed photos… and the status bar's button),
-keeps it in step with the library, and runs `LibraryBackend.retry_failed` on the writer
-lane (through the window's `IndexingWorker`), then indexing, so the photos are tried
-again now. Touches no catalog itself; the failed count is `LibrarySync`'s.
+keeps it in step with the library, and runs Retry all as one write of the window
+(`IndexingWorker.write`): `Library.retry_failed`, then `Library.ingest`, which tries
+the photos again now (on the watch loop while the folders are watched: nothing is
+rescanned). Touches no catalog itself; the failed count is `LibrarySync`'s.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 
+from sscq_desktop.library.progress import run_job
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.failed_photos_dialog import FailedPhotosDialog
 from sscq_desktop.ui.photo_count import photo_count
@@ -29,11 +31,11 @@ class FailedPhotos(QObject):
     window's failed count changed or a Retry all ended, with that count.
 
     Signals:
-        retry_did_finish(): the indexing that tried them again is over (see the
-            window's `failed_count` once the next `index_did_change` arrives).
+        retry_did_finish(): the photos were tried again (see the window's
+            `failed_count` once the next `index_did_change` arrives).
 
     Args:
-        window: the window whose backend, writer lane and status bar it uses (and its
+        window: the window whose library, indexer and status bar it uses (and its
             parent).
     """
 
@@ -49,8 +51,6 @@ class FailedPhotos(QObject):
         self._report: int | None = None  # retried photos to report on the next refresh
         window.status_bar.failed_photos_requested.connect(self.open_dialog)
         window.index_did_change.connect(self._on_window_index_did_change)
-        window.ingest_did_finish.connect(self._on_window_ingest_did_finish)
-        window.indexer.failed.connect(self._on_indexer_failed)
 
     @property
     def dialog(self) -> FailedPhotosDialog | None:
@@ -70,7 +70,7 @@ class FailedPhotos(QObject):
             open_dialog.activateWindow()
             return open_dialog
         dialog = FailedPhotosDialog(
-            window.backend, window.runner, total=self._dialog_total, parent=window
+            window.library, window.runner, total=self._dialog_total, parent=window
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.retry_requested.connect(self.retry_all)
@@ -80,49 +80,55 @@ class FailedPhotos(QObject):
         return dialog
 
     def retry_all(self) -> None:
-        """Queue every failed photo for another try, then index (and watch) again."""
+        """Queue every failed photo for another try and try them now.
+
+        One write (`IndexingWorker.write`): `Library.retry_failed`, whose count is
+        reported as progress, then `Library.ingest`, which a running watch loop runs
+        between two batches; the task ends when every retried photo was tried.
+        """
         window = self._window
-        backend = window.backend
+        library = window.library
 
         def fn(ctx: TaskContext) -> int:
-            return backend.retry_failed()
+            count = library.retry_failed()
+            ctx.report_progress(count)
+            if count:
+                run_job(library.ingest(cancel=ctx.cancel_event))
+                ctx.check_cancelled()
+            return count
+
+        def progress(count: object) -> None:
+            assert isinstance(count, int)
+            if count:
+                message = f"Trying {photo_count(count)} again…"
+                window.status_bar.showMessage(message, 10_000)
+                self._set_retrying(count)
+                window.refresh_library()  # the count drops: the dialog reloads then
 
         def success(count: int) -> None:
+            self._set_retrying(None)
             if count == 0:
                 window.status_bar.showMessage("No failed photos to try again.", 5_000)
-                self._set_retrying(None)
                 return
-            window.status_bar.showMessage(f"Trying {photo_count(count)} again…", 10_000)
-            self._set_retrying(count)
-            window.refresh_library()  # the count drops: the dialog reloads then
-            window.start_indexing()  # runs once this write is done (writer lane)
+            self._report = count
+            self._dialog_stale = True  # reloaded on the refresh that follows
+            self.retry_did_finish.emit()
+            window.refresh_library()
 
         def failure(exc: BaseException) -> None:
             self._set_retrying(None)
+            self._dialog_stale = True
             show_exception(window, exc, title="Cannot retry the failed photos")
 
-        task: Task[int] = Task(fn, lane="write").on_success(success)
-        task.on_failure(failure)
-        window.indexer.run_write(task)
+        task: Task[int] = Task(fn, lane="write").on_progress(progress)
+        task.on_success(success).on_failure(failure)
+        window.indexer.write(task)
 
     def _set_retrying(self, count: int | None) -> None:
         self._retrying = count
         dialog = self.dialog
         if dialog is not None:
             dialog.set_retrying(count)
-
-    def _on_window_ingest_did_finish(self) -> None:
-        if self._retrying is not None:
-            self._report = self._retrying
-            self._dialog_stale = True  # reloaded on the refresh that follows
-            self._set_retrying(None)
-            self.retry_did_finish.emit()
-
-    def _on_indexer_failed(self, _exc: object) -> None:
-        self._report = None
-        if self._retrying is not None:
-            self._dialog_stale = True
-        self._set_retrying(None)  # the window shows the error itself
 
     def _on_window_index_did_change(self) -> None:
         window = self._window

@@ -2,13 +2,14 @@
 
 Lists path and reason in a sortable table (copy paths, show in folder, open) and reads
 the list in a `Task` (the latest reload wins). It changes nothing in the library: Retry
-all only emits `retry_requested`, which `FailedPhotos` runs on the writer lane.
+all only emits `retry_requested`, which `FailedPhotos` runs as a write of the window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, Signal
@@ -28,17 +29,19 @@ from PySide6.QtWidgets import (
 
 from sscq_desktop.ui.errors import user_message
 from sscq_desktop.ui.failed_photos_model import FAILED_PHOTO_ROLE, FailedPhotosModel
-from sscq_desktop.ui.library_backend import FailedPhoto, LibraryBackend
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.photo_grid_view import open_file, show_in_folder
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 LIST_LIMIT = 1_000
 """Failed photos listed at most (by path); the header says how many there are in all."""
 
 _MAX_FOLDERS_SHOWN = 5  # "Show in folder" on many rows opens at most this many folders
 
-_Loaded = tuple[int, list[FailedPhoto]]
+_Loaded = tuple[int, list[tuple[Path, str]]]
 
 
 class FailedPhotosDialog(QDialog):
@@ -49,7 +52,7 @@ class FailedPhotosDialog(QDialog):
         photos_loaded(): a reload finished (the rows may be unchanged).
 
     Args:
-        backend: Where the list is read.
+        library: Where the list is read (`Library.errors`).
         runner: Runs the reads.
         total: How many photos failed, as the caller last counted; None: counted
             here if the list reaches `limit` (see `reload`).
@@ -62,7 +65,7 @@ class FailedPhotosDialog(QDialog):
 
     def __init__(
         self,
-        backend: LibraryBackend,
+        library: Library,
         runner: TaskRunner,
         *,
         total: int | None = None,
@@ -70,7 +73,7 @@ class FailedPhotosDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._backend = backend
+        self._library = library
         self._runner = runner
         self._limit = limit
         self._requests = LatestRequest()
@@ -132,14 +135,14 @@ class FailedPhotosDialog(QDialog):
                 from the same refresh). It matters only when the list is cut at the
                 limit; shorter lists are counted as read. None: counted here then.
         """
-        backend, limit = self._backend, self._limit
+        library, limit = self._library, self._limit
         request_id = self._requests.next_id()
 
         def fn(ctx: TaskContext) -> _Loaded:
-            photos = list(backend.failed_photos(limit=limit))
+            photos = library.errors(limit=limit)
             if len(photos) < limit:
                 return len(photos), photos
-            return (backend.failed_count() if total is None else total), photos
+            return (library.count_errors() if total is None else total), photos
 
         def success(result: _Loaded) -> None:
             if shiboken6.isValid(self) and self._requests.is_current(request_id):
@@ -150,8 +153,8 @@ class FailedPhotosDialog(QDialog):
             self._runner
         )
 
-    def set_photos(self, photos: Sequence[FailedPhoto], *, total: int) -> None:
-        """Show `photos` (at most the list limit) of `total` failed photos."""
+    def set_photos(self, photos: Sequence[tuple[Path, str]], *, total: int) -> None:
+        """Show `photos`, ``(path, reason)`` pairs (at most the list limit), of `total`."""
         self.total = max(total, len(photos))
         self.model.set_photos(photos)
         self._update_summary()
@@ -165,29 +168,29 @@ class FailedPhotosDialog(QDialog):
 
     # -- actions ----------------------------------------------------------------
 
-    def selected_photos(self) -> list[FailedPhoto]:
-        """The selected rows' photos, in the table's (sorted) order."""
+    def selected_paths(self) -> list[Path]:
+        """The selected rows' paths, in the table's (sorted) order."""
         rows = self.table.selectionModel().selectedRows()
-        photos = [index.data(FAILED_PHOTO_ROLE) for index in rows]
-        return [p for p in photos if isinstance(p, FailedPhoto)]
+        pairs = [index.data(FAILED_PHOTO_ROLE) for index in rows]
+        return [pair[0] for pair in pairs if isinstance(pair, tuple)]
 
     def copy_paths(self) -> None:
         """Copy the selected paths (all when none is selected), one per line."""
-        photos = self.selected_photos() or self.model.photos
-        QGuiApplication.clipboard().setText("\n".join(str(p.path) for p in photos))
+        paths = self.selected_paths() or [path for path, _ in self.model.photos]
+        QGuiApplication.clipboard().setText("\n".join(str(p) for p in paths))
 
     def show_selected_in_folder(self) -> None:
         """Reveal the selected photos in the file manager (a few folders at most)."""
         shown: set[Path] = set()
-        for photo in self.selected_photos():
-            if photo.path.parent not in shown and len(shown) < _MAX_FOLDERS_SHOWN:
-                shown.add(photo.path.parent)
-                show_in_folder(photo.path)
+        for path in self.selected_paths():
+            if path.parent not in shown and len(shown) < _MAX_FOLDERS_SHOWN:
+                shown.add(path.parent)
+                show_in_folder(path)
 
     def open_selected(self) -> None:
         """Open the selected photos in the system's viewer (it may say more)."""
-        for photo in self.selected_photos()[:_MAX_FOLDERS_SHOWN]:
-            open_file(photo.path)
+        for path in self.selected_paths()[:_MAX_FOLDERS_SHOWN]:
+            open_file(path)
 
     def context_menu_for(self, index: QModelIndex) -> QMenu | None:
         """The row menu at `index` (tests trigger its actions); None off the rows."""
@@ -233,9 +236,9 @@ class FailedPhotosDialog(QDialog):
         self.retry_requested.emit()
 
     def _on_table_double_clicked(self, index: QModelIndex) -> None:
-        photo = index.data(FAILED_PHOTO_ROLE)
-        if isinstance(photo, FailedPhoto):
-            show_in_folder(photo.path)
+        pair = index.data(FAILED_PHOTO_ROLE)
+        if isinstance(pair, tuple):
+            show_in_folder(pair[0])
 
     def _on_task_failed(self, exc: BaseException) -> None:
         if shiboken6.isValid(self):

@@ -1,6 +1,6 @@
 """`FailedPhotosModel`: photos that could not be indexed, as a Qt table (name, folder, reason).
 
-A thin adapter over `list[FailedPhoto]`; rows are replaced with a model reset, and only
+A thin adapter over the ``(path, reason)`` pairs of `Library.errors`; rows are replaced with a model reset, and only
 when they changed, so a view keeps its selection and scroll position across refreshes.
 Sorting is the view's (a `QSortFilterProxyModel` over it). Reads nothing itself.
 """
@@ -8,6 +8,7 @@ Sorting is the view's (a `QSortFilterProxyModel` over it). Reads nothing itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -18,12 +19,11 @@ from PySide6.QtCore import (
 )
 
 from sscq_desktop.library.path_text import display_path
-from sscq_desktop.ui.library_backend import FailedPhoto
 
 _Index = QModelIndex | QPersistentModelIndex
 
 FAILED_PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
-"""Data role holding a row's `FailedPhoto`."""
+"""Data role holding a row's ``(path, reason)`` pair."""
 
 COLUMNS = ("Name", "Folder", "Reason")
 
@@ -33,14 +33,14 @@ class FailedPhotosModel(QAbstractTableModel):
 
     def __init__(self) -> None:
         super().__init__()
-        self._photos: list[FailedPhoto] = []
+        self._photos: list[tuple[Path, str]] = []
 
     @property
-    def photos(self) -> list[FailedPhoto]:
-        """The rows, in model order (never edited in place)."""
+    def photos(self) -> list[tuple[Path, str]]:
+        """The rows' ``(path, reason)`` pairs, in model order (never edited in place)."""
         return self._photos
 
-    def set_photos(self, photos: Sequence[FailedPhoto]) -> bool:
+    def set_photos(self, photos: Sequence[tuple[Path, str]]) -> bool:
         """Show `photos`; returns False (and keeps the view as it is) when unchanged."""
         photos = list(photos)
         if photos == self._photos:
@@ -73,15 +73,15 @@ class FailedPhotosModel(QAbstractTableModel):
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._photos):
             return None
-        photo = self._photos[index.row()]
+        path, reason = self._photos[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                display_path(photo.path.name),
-                display_path(photo.path.parent),
-                photo.reason,
+                display_path(path.name),
+                display_path(path.parent),
+                reason,
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{photo.path}\n{photo.reason}"
+            return f"{display_path(path)}\n{reason}"
         if role == FAILED_PHOTO_ROLE:
-            return photo
+            return path, reason
         return None

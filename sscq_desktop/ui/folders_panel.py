@@ -1,6 +1,6 @@
 """`FoldersPanel`: the watched folders with their photo counts and status; add and remove.
 
-Shows what `LibraryBackend.folders()` reported last; it never touches the disk itself.
+Shows what `Library.folder_overviews()` reported last; it never touches the disk itself.
 A folder that cannot be read (unplugged drive, unmounted share) is offline: shown in
 red with the reason, not hidden; its photos stay in the library until it is removed.
 """
@@ -24,23 +24,23 @@ from PySide6.QtWidgets import (
 )
 
 from sscq_desktop.library.path_text import display_path
-from sscq_desktop.ui.library_backend import FolderState
-
-_STATUS_TEXT = {
-    "ok": "",
-    "indexing": "indexing…",
-    "missing": "offline, photos kept",
-    "error": "error",
-}
+from sscq_desktop.library.records import FolderOverview
 
 
-def folder_label(folder: FolderState) -> str:
-    """What a folder row says: name, count and (if not ok) its status."""
+def folder_label(folder: FolderOverview) -> str:
+    """What a folder row says: name, count and whether it is offline."""
     name = display_path(folder.path.name or folder.path)
     noun = "photo" if folder.photo_count == 1 else "photos"
     text = f"{name}  —  {folder.photo_count:,} {noun}"
-    status = _STATUS_TEXT.get(folder.status, folder.status)
-    return f"{text}  ({status})" if status else text
+    return f"{text}  (offline, photos kept)" if folder.offline else text
+
+
+def offline_text(folder: FolderOverview) -> str:
+    """Why an offline folder shows no new photos, and what becomes of its photos."""
+    return (
+        f"{display_path(folder.path)} is offline: {folder.offline_reason}. Its photos "
+        "are kept and come back without re-indexing; remove the folder to forget them."
+    )
 
 
 class FoldersPanel(QWidget):
@@ -56,7 +56,7 @@ class FoldersPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._folders: list[FolderState] = []
+        self._folders: list[FolderOverview] = []
         title = QLabel("<b>Folders</b>")
         self.list_widget = QListWidget()
         self.list_widget.setObjectName("folders_list")
@@ -77,21 +77,21 @@ class FoldersPanel(QWidget):
         self.list_widget.currentRowChanged.connect(self._on_list_current_row_changed)
 
     @property
-    def folders(self) -> list[FolderState]:
+    def folders(self) -> list[FolderOverview]:
         return self._folders
 
-    def set_folders(self, folders: Sequence[FolderState]) -> None:
+    def set_folders(self, folders: Sequence[FolderOverview]) -> None:
         current = self.selected_folder()
         self._folders = sorted(folders, key=lambda f: str(f.path).lower())
         self.list_widget.clear()
         for folder in self._folders:
             item = QListWidgetItem(folder_label(folder))
             tip = display_path(folder.path)
-            if folder.error:
-                tip += f"\n{folder.error}"
+            if folder.offline:
+                tip += f"\n{offline_text(folder)}"
             item.setToolTip(tip)
             item.setData(Qt.ItemDataRole.UserRole, folder.path)
-            if folder.status in ("missing", "error"):
+            if folder.offline:
                 item.setForeground(QBrush(QColor(200, 40, 40)))
             self.list_widget.addItem(item)
             if current is not None and folder.path == current:

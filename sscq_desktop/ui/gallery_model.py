@@ -1,6 +1,6 @@
 """`GalleryModel`: the library's photos as a flat Qt list model (a thin adapter).
 
-Wraps a sorted `list[Photo]`; thumbnails (the library's, read by a `ThumbnailLoader`)
+Wraps a sorted `list[PhotoRecord]`; thumbnails (the library's, read by a `ThumbnailLoader`)
 arrive through `dataChanged` for the affected row. Sorting 100k photos and working out what changed
 (`sort_photos`, `plan_gallery_update`) happen in a worker, never here: the GUI thread only
 applies the few row insertions and removals, so the view keeps its scroll position and
@@ -9,7 +9,7 @@ selection while photos arrive or leave.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,13 @@ from PySide6.QtCore import (
 )
 
 from sscq_desktop.library.path_text import display_path
-from sscq_desktop.ui.library_backend import Photo
+from sscq_desktop.library.records import FolderId, PhotoRecord
 from sscq_desktop.ui.settings import GallerySort
 from sscq_desktop.ui.thumbnail_list_model import ThumbnailListModel
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
-"""data(index, PHOTO_ROLE) returns the row's `Photo` (or `Hit` in the results model)."""
+"""data(index, PHOTO_ROLE): the row's `PhotoRecord` (a `SearchHit` in the results)."""
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -51,11 +51,11 @@ class GalleryUpdate:
             may have changed too).
     """
 
-    base: list[Photo]
-    photos: list[Photo]
+    base: list[PhotoRecord]
+    photos: list[PhotoRecord]
     rows: dict[str, int]
     removals: list[tuple[int, int]] = field(default_factory=list)
-    insertions: list[tuple[int, list[Photo]]] = field(default_factory=list)
+    insertions: list[tuple[int, list[PhotoRecord]]] = field(default_factory=list)
     reset: bool = False
     dropped: list[Path] = field(default_factory=list)
 
@@ -64,11 +64,13 @@ class GalleryUpdate:
         return not (self.reset or self.removals or self.insertions)
 
 
-def plan_gallery_update(base: list[Photo], photos: list[Photo]) -> GalleryUpdate:
+def plan_gallery_update(
+    base: list[PhotoRecord], photos: list[PhotoRecord]
+) -> GalleryUpdate:
     """The row edits from `base` to `photos` (both in gallery order); worker-thread safe.
 
-    A photo whose fields changed (say, its modification time) is removed and inserted at
-    its new place. Falls back to a reset when the kept rows changed order or the edits
+    A photo whose record changed (say, its modification time: the file was edited) is
+    removed and inserted at its new place. Falls back to a reset when the kept rows changed order or the edits
     are too scattered to be cheaper than one.
     """
     rows = {str(p.path): i for i, p in enumerate(photos)}
@@ -76,7 +78,7 @@ def plan_gallery_update(base: list[Photo], photos: list[Photo]) -> GalleryUpdate
         return GalleryUpdate(base, photos, rows, reset=bool(photos))
     wanted = set(photos)
     removals: list[tuple[int, int]] = []
-    kept: list[Photo] = []
+    kept: list[PhotoRecord] = []
     dropped: list[Path] = []
     for i, photo in enumerate(base):
         if photo in wanted:
@@ -88,7 +90,7 @@ def plan_gallery_update(base: list[Photo], photos: list[Photo]) -> GalleryUpdate
         else:
             removals.append((i, i))
     removals.reverse()  # bottom-up: earlier rows keep their numbers
-    insertions: list[tuple[int, list[Photo]]] = []
+    insertions: list[tuple[int, list[PhotoRecord]]] = []
     j = 0
     for i, photo in enumerate(photos):
         if j < len(kept) and kept[j] == photo:
@@ -103,13 +105,27 @@ def plan_gallery_update(base: list[Photo], photos: list[Photo]) -> GalleryUpdate
     return GalleryUpdate(base, photos, rows, removals, insertions, dropped=dropped)
 
 
-def sort_photos(photos: Sequence[Photo], key: GallerySort) -> list[Photo]:
-    """Photos in gallery order: newest first, by file name, or by folder then name."""
+def sort_photos(
+    photos: Sequence[PhotoRecord],
+    key: GallerySort,
+    *,
+    roots: Mapping[FolderId, Path],
+) -> list[PhotoRecord]:
+    """Photos in gallery order: newest first, by file name, or by folder then path.
+
+    Args:
+        photos: The library's photos.
+        key: The order.
+        roots: Each library root folder's path, by id ("folder" sorts by root).
+    """
     if key == "date":
-        return sorted(photos, key=lambda p: (-p.mtime, p.path.name.lower()))
+        return sorted(photos, key=lambda p: (-p.mtime_ns, p.path.name.lower()))
     if key == "name":
         return sorted(photos, key=lambda p: (p.path.name.lower(), str(p.path)))
-    return sorted(photos, key=lambda p: (str(p.folder), str(p.path).lower()))
+    return sorted(
+        photos,
+        key=lambda p: (str(roots.get(p.folder_id, p.path.parent)), str(p.path).lower()),
+    )
 
 
 class GalleryModel(ThumbnailListModel):
@@ -117,13 +133,13 @@ class GalleryModel(ThumbnailListModel):
 
     def __init__(self, loader: ThumbnailLoader, *, thumbnail_size: int = 160) -> None:
         super().__init__(loader, thumbnail_size=thumbnail_size)
-        self._photos: list[Photo] = []
+        self._photos: list[PhotoRecord] = []
 
     @property
-    def photos(self) -> list[Photo]:
+    def photos(self) -> list[PhotoRecord]:
         return self._photos
 
-    def set_photos(self, photos: list[Photo]) -> None:
+    def set_photos(self, photos: list[PhotoRecord]) -> None:
         """Replace the rows (already sorted, see `sort_photos`)."""
         self.beginResetModel()
         self._photos = photos
@@ -150,7 +166,7 @@ class GalleryModel(ThumbnailListModel):
             self.endInsertRows()
         self._photos, self._rows = update.photos, update.rows
 
-    def photo_at(self, row: int) -> Photo:
+    def photo_at(self, row: int) -> PhotoRecord:
         return self._photos[row]
 
     def row_of(self, path: Path) -> int | None:

@@ -1,8 +1,8 @@
 """`LibrarySync`: keeps what `MainWindow` shows in step with the library and indexing.
 
-Reloads photos, folders, the failed count and the active model off the GUI thread (the latest request
-wins), follows `IndexingWorker` in the status bar and polls the folders while idle.
-Reads the backend only: changes to the library go through the window's writer lane.
+Reloads photos, folders, the failed count and the active model off the GUI thread (the
+latest request wins), follows `IndexingWorker` in the status bar and polls the folders
+while idle. Reads the library only: its changes go through `IndexingWorker.write`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 
 from sscq_desktop.library.path_text import display_path
+from sscq_desktop.library.progress import Progress
+from sscq_desktop.library.records import FolderOverview, ModelRecord
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.gallery_model import (
     GalleryUpdate,
     plan_gallery_update,
     sort_photos,
 )
-from sscq_desktop.ui.library_backend import FolderState, ModelInfo, ProgressLike
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext
 
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 _GALLERY_REFRESH_S = 2.0  # during indexing, refresh the gallery at most this often
 _FOLDER_POLL_MS = 15_000  # notice folders that vanish while the app is idle
 
-_Refresh = tuple[GalleryUpdate, list[FolderState], int, ModelInfo, str]
+_Refresh = tuple[GalleryUpdate, list[FolderOverview], int, ModelRecord | None, str]
 
 
 class LibrarySync(QObject):
@@ -52,8 +53,8 @@ class LibrarySync(QObject):
         self._window = window
         self._requests = LatestRequest()
         self._last_gallery_refresh = 0.0
-        self._folders_shown: list[FolderState] | None = None
-        self._status_model: tuple[ModelInfo, str] | None = None
+        self._folders_shown: list[FolderOverview] | None = None
+        self._status_model: tuple[ModelRecord | None, str] | None = None
         self._folder_timer = QTimer(window)
         self._folder_timer.setInterval(_FOLDER_POLL_MS)
         self._folder_timer.timeout.connect(self._on_folder_timer_timeout)
@@ -72,19 +73,21 @@ class LibrarySync(QObject):
         so the GUI thread only inserts and removes the rows that changed.
         """
         window = self._window
-        backend = window.backend
+        library = window.library
         sort_key = window.current_sort()
         request_id = self._requests.next_id()
         shown = window.gallery_model.photos  # never edited in place: safe to read there
 
         def fn(ctx: TaskContext) -> _Refresh:
-            photos = sort_photos(backend.photos(), sort_key)
+            folders = library.folder_overviews()
+            roots = {f.id: f.path for f in folders}
+            photos = sort_photos(library.photos(), sort_key, roots=roots)
             return (
                 plan_gallery_update(shown, photos),
-                list(backend.folders()),
-                backend.failed_count(),
-                backend.active_model(),
-                backend.provider_name(),
+                folders,
+                library.count_errors(),
+                library.active_model(),
+                library.provider_name(),
             )
 
         def success(result: _Refresh) -> None:
@@ -111,8 +114,8 @@ class LibrarySync(QObject):
             window.runner
         )
 
-    def set_folders(self, folders: Sequence[FolderState]) -> None:
-        """Show `folders` in the folders panel and results scope; flag missing ones."""
+    def set_folders(self, folders: Sequence[FolderOverview]) -> None:
+        """Show `folders` in the folders panel and results scope; flag offline ones."""
         folders = list(folders)
         if folders == self._folders_shown:
             return  # refreshed every few seconds while indexing: skip the rebuild
@@ -120,9 +123,9 @@ class LibrarySync(QObject):
         window = self._window
         window.folders_panel.set_folders(folders)
         window.results_panel.set_folders(folders)
-        missing = [f for f in folders if f.status == "missing"]
-        if missing:
-            names = ", ".join(display_path(f.path) for f in missing)
+        offline = [f for f in folders if f.offline]
+        if offline:
+            names = ", ".join(display_path(f.path) for f in offline)
             window.last_error = f"Folder offline (photos kept): {names}"
             window.status_bar.showMessage(window.last_error, 30_000)
 
@@ -137,11 +140,11 @@ class LibrarySync(QObject):
 
     def _on_indexer_ingest_will_start(self) -> None:
         self._window.ingest_will_start.emit()
-        self._window.status_bar.show_progress("Indexing", _Starting())
+        self._window.status_bar.show_progress("Indexing", _STARTING)
 
     def _on_indexer_progress_changed(self, value: object) -> None:
-        progress: ProgressLike = value  # type: ignore[assignment]
-        self._window.status_bar.show_progress("Indexing", progress)
+        assert isinstance(value, Progress)
+        self._window.status_bar.show_progress("Indexing", value)
         now = time.monotonic()
         if now - self._last_gallery_refresh > _GALLERY_REFRESH_S:
             self._last_gallery_refresh = now
@@ -173,21 +176,15 @@ class LibrarySync(QObject):
 
     def _on_folder_timer_timeout(self) -> None:
         # Folders only: photos are refreshed by the watcher and after each ingest.
-        backend = self._window.backend
+        library = self._window.library
 
-        def fn(ctx: TaskContext) -> list[FolderState]:
-            return list(backend.folders())
+        def fn(ctx: TaskContext) -> list[FolderOverview]:
+            return library.folder_overviews()
 
         Task(fn).on_success(self.set_folders).on_failure(
             self._on_refresh_failure
         ).start(self._window.runner)
 
 
-class _Starting:
-    """Progress shown before the first report arrives."""
-
-    phase = "scan"
-    done = 0
-    total = 0
-    rate = 0.0
-    eta_s: float | None = None
+_STARTING = Progress(phase="scan", done=0, total=0)
+"""Progress shown before the first report arrives."""

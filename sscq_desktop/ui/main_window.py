@@ -1,7 +1,7 @@
 """`MainWindow`: folders, the gallery, similar results, near duplicates and the status bar.
 
-Lays out the panels and wires them to the `LibraryBackend` through `Task`s; each role
-lives in a helper it owns (`GalleryPanel`, `LibrarySync`, `QueryInput`, `ModelSwitcher`,
+Lays out the panels and wires them to the `Library` through `Task`s; each role lives in
+a helper it owns (`GalleryPanel`, `LibrarySync`, `QueryInput`, `ModelSwitcher`,
 `WindowDialogs`, `FailedPhotos`, `MainMenus`, `WindowStateStore`), and its public
 methods delegate to them. Knows nothing of SQL, onnxruntime or torch.
 """
@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QWidget
 
+from sscq_desktop.library.records import (
+    FolderOverview,
+    ModelRecord,
+    PhotoRecord,
+    SearchHit,
+)
+from sscq_desktop.library.retrainer import TrainerCommand
 from sscq_desktop.ui.duplicates_view import DuplicatesView
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.failed_photos import FailedPhotos
@@ -22,18 +30,11 @@ from sscq_desktop.ui.failed_photos_dialog import FailedPhotosDialog
 from sscq_desktop.ui.folders_panel import FoldersPanel
 from sscq_desktop.ui.gallery_panel import GalleryPanel
 from sscq_desktop.ui.indexing_worker import IndexingWorker
-from sscq_desktop.ui.library_backend import (
-    FolderState,
-    Hit,
-    LibraryBackend,
-    ModelInfo,
-    Photo,
-)
 from sscq_desktop.ui.library_sync import LibrarySync
 from sscq_desktop.ui.main_menus import MainMenus
 from sscq_desktop.ui.model_switcher import ModelSwitcher
 from sscq_desktop.ui.preview_dialog import PreviewDialog
-from sscq_desktop.ui.query_input import QueryInput
+from sscq_desktop.ui.query_input import PastedImage, QueryInput
 from sscq_desktop.ui.results_panel import ResultsPanel
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings, GallerySort
@@ -44,6 +45,9 @@ from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 from sscq_desktop.ui.window_dialogs import WindowDialogs
 from sscq_desktop.ui.window_state_store import WindowStateStore
 
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
+
 
 class MainWindow(QMainWindow):
     """The app's window.
@@ -53,7 +57,7 @@ class MainWindow(QMainWindow):
         ingest_did_finish(): indexing ended (done, cancelled or failed); the folders
             may still be watched.
         index_did_change(): the gallery and folder counts were refreshed.
-        model_did_change(object): a new `ModelInfo` is active.
+        model_did_change(object): a new `ModelRecord` is active.
         settings_did_change(object): the user saved new `AppSettings`.
     """
 
@@ -65,28 +69,29 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        backend: LibraryBackend,
+        library: Library,
         runner: TaskRunner,
         settings: AppSettings,
         *,
         loader: ThumbnailLoader | None = None,
         qsettings_path: Path | None = None,
-        retrain_command: Sequence[str] | None = None,
+        trainer_command: TrainerCommand | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.backend = backend
+        self.library = library
         self.runner = runner
         self.settings = settings
         self.loader = (
-            loader if loader is not None else ThumbnailLoader(backend, parent=self)
+            loader if loader is not None else ThumbnailLoader(library, parent=self)
         )
         self._window_state = WindowStateStore(qsettings_path)
-        self._retrain_command = retrain_command
+        self.trainer_command = trainer_command
+        """Builds the trainer's command line (None: the real trainer); tests pass one."""
         self.indexer = IndexingWorker(
-            backend, runner, watch=settings.watch_folders, parent=self
+            library, runner, watch=settings.watch_folders, parent=self
         )
-        self.active_model: ModelInfo | None = None
+        self.active_model: ModelRecord | None = None
         self.provider = ""
         self.last_error: str | None = None
         self.failed_count = 0  # photos that could not be indexed (set by LibrarySync)
@@ -104,7 +109,7 @@ class MainWindow(QMainWindow):
         self.sort_combo = self.gallery_panel.sort_combo
         self.gallery_count = self.gallery_panel.count_label
         self.results_panel = ResultsPanel(
-            backend,
+            library,
             runner,
             self.loader,
             k=settings.results_k,
@@ -112,7 +117,7 @@ class MainWindow(QMainWindow):
             thumbnail_size=size,
         )
         self.duplicates_view = DuplicatesView(
-            backend, runner, self.loader, threshold=settings.duplicate_threshold
+            library, runner, self.loader, threshold=settings.duplicate_threshold
         )
         self.tabs = QTabWidget()
         self.tabs.addTab(self.gallery_panel, "Library")
@@ -156,6 +161,7 @@ class MainWindow(QMainWindow):
         self.status_bar.pause_requested.connect(self._on_status_bar_pause_requested)
         self.status_bar.resume_requested.connect(self._on_status_bar_resume_requested)
         self.query_input.file_ready.connect(self._on_query_input_file_ready)
+        self.query_input.image_ready.connect(self._on_query_input_image_ready)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.restore_window_state()
 
@@ -198,7 +204,7 @@ class MainWindow(QMainWindow):
         """Reload photos, folders and the active model off-thread; see `LibrarySync`."""
         self.library_sync.refresh()
 
-    def set_folders(self, folders: Sequence[FolderState]) -> None:
+    def set_folders(self, folders: Sequence[FolderOverview]) -> None:
         """Show `folders` in the folders panel and the results' folder scope."""
         self.library_sync.set_folders(folders)
 
@@ -207,35 +213,42 @@ class MainWindow(QMainWindow):
         return self.gallery_panel.current_sort()
 
     def add_folder(self, path: Path) -> None:
-        """Add a folder to the library, then index (and watch) it."""
-        backend = self.backend
+        """Add a folder to the library, then index (and watch) it.
+
+        While the folders are watched, the watch loop adds it and scans it alone.
+        """
+        library = self.library
 
         def fn(ctx: TaskContext) -> None:
-            backend.add_folder(path)
+            library.add_folder(path)
 
         def success(_: None) -> None:
             self.status_bar.showMessage(f"Added {path}", 5_000)
             self.refresh_library()
-            self.start_indexing()
+            self.start_indexing()  # a running watch indexes it already
 
         task: Task[None] = Task(fn, lane="write").on_success(success)
         task.on_failure(
             lambda exc: show_exception(self, exc, title="Cannot add folder")
         )
-        self.indexer.run_write(task)
+        self.indexer.write(task)
 
     def remove_folder(self, path: Path) -> None:
         """Remove a folder (and its photos) from the library."""
-        backend = self.backend
+        library = self.library
 
         def fn(ctx: TaskContext) -> None:
-            backend.remove_folder(path)
+            for folder in library.folders():
+                if folder.path == path:
+                    library.remove_folder(folder.id)
+                    return
+            raise ValueError(f"{path} is not a folder of the library")
 
         task: Task[None] = Task(fn, lane="write")
         task.on_success(lambda _: self.refresh_library()).on_failure(
             lambda exc: show_exception(self, exc, title="Cannot remove folder")
         )
-        self.indexer.run_write(task)
+        self.indexer.write(task)
 
     def _on_sort_combo_current_index_changed(self, _index: int) -> None:
         self.settings = self.settings.replace(gallery_sort=self.current_sort())
@@ -253,8 +266,8 @@ class MainWindow(QMainWindow):
     # -- searching ------------------------------------------------------------
 
     def find_similar(self, photo: object) -> None:
-        """Search from a library photo (`Photo` or `Hit`) and show the Similar tab."""
-        if isinstance(photo, Photo | Hit):
+        """Search from a library photo (a `PhotoRecord` or a `SearchHit`) in Similar."""
+        if isinstance(photo, PhotoRecord | SearchHit):
             self.query_input.forget_pasted()
             self.tabs.setCurrentWidget(self.results_panel)
             self.results_panel.search_photo(photo)
@@ -264,6 +277,12 @@ class MainWindow(QMainWindow):
         self.query_input.forget_pasted(keep=path)
         self.tabs.setCurrentWidget(self.results_panel)
         self.results_panel.search_file(path)
+
+    def search_by_image(self, image: PastedImage) -> None:
+        """Search from pixels pasted from the clipboard (no file involved)."""
+        self.query_input.forget_pasted()
+        self.tabs.setCurrentWidget(self.results_panel)
+        self.results_panel.search_image(image)
 
     def choose_query_file(self) -> None:
         """Ask for an image file and search with it (File > Search by image…)."""
@@ -293,6 +312,10 @@ class MainWindow(QMainWindow):
     def _on_query_input_file_ready(self, path: object) -> None:
         assert isinstance(path, Path)
         self.search_by_file(path)
+
+    def _on_query_input_image_ready(self, image: object) -> None:
+        assert isinstance(image, PastedImage)
+        self.search_by_image(image)
 
     # -- dialogs, settings and models -----------------------------------------
 

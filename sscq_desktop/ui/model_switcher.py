@@ -1,19 +1,20 @@
 """`ModelSwitcher`: re-encodes the library for another model, then makes it active.
 
-Runs a switch on the writer lane (through the window's `IndexingWorker`), one at a time:
-`LibraryBackend.switch_model` for a model the user chose in Settings, or one a retrain's
-check found better (the library decides, this writes). The old model keeps answering
-queries until the new codes are complete. Shows progress in the window's status bar;
-touches no catalog and decides no switch.
+Runs a switch as a write of the window (`IndexingWorker.write`), one at a time:
+`Library.switch_model` for a model the user chose in Settings, or one a retrain's
+check found better (the library decides, this writes), then `Library.ingest`, which
+re-encodes the library (on the watch loop, between two batches, while the folders are
+watched). The old model keeps answering queries until the new codes are complete.
+Shows progress in the window's status bar; touches no catalog and decides no switch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from sscq_desktop.library.progress import Progress
+from sscq_desktop.library.records import ModelRecord
 from sscq_desktop.ui.errors import show_exception, user_message
-from sscq_desktop.ui.library_backend import ModelInfo, ProgressLike
 from sscq_desktop.ui.tasks import Task, TaskContext
 
 if TYPE_CHECKING:
@@ -26,49 +27,44 @@ class ModelSwitcher:
     Sets the window's `active_model` (or `last_error`) and emits its `model_did_change`.
 
     Args:
-        window: the window whose backend, writer lane and status bar it uses.
+        window: the window whose library, indexer and status bar it uses.
     """
 
     def __init__(self, window: MainWindow) -> None:
         self._window = window
-        self._switch: Task[ModelInfo] | None = None
+        self._switch: Task[ModelRecord | None] | None = None
 
     def switch(self, model_id: str) -> None:
         """Re-encode the library with `model_id` in the background, then switch to it.
 
         A switch still running is cancelled first: the latest choice wins.
         """
-        backend = self._window.backend
-        self._run(
-            model_id,
-            lambda ctx: backend.switch_model(
-                model_id, cancel=ctx.cancel_event, pause=ctx.pause_event
-            ),
-        )
-
-    def _run(
-        self, model_id: str, job: Callable[[TaskContext], Iterable[ProgressLike]]
-    ) -> None:
         if self._switch is not None:
             self._switch.cancel()
         window = self._window
-        backend = window.backend
+        library = window.library
 
-        def fn(ctx: TaskContext) -> ModelInfo:
-            for progress in job(ctx):
-                ctx.report_progress(progress)
+        def fn(ctx: TaskContext) -> ModelRecord | None:
+            if not library.switch_model(model_id):
+                # Pending: ingest re-encodes with the new model, then switches at once.
+                job = library.ingest(cancel=ctx.cancel_event, pause=ctx.pause_event)
+                for progress in job:
+                    ctx.report_progress(progress)
             ctx.check_cancelled()
-            return backend.active_model()
+            return library.active_model()
 
-        task: Task[ModelInfo] = Task(fn, lane="write")
+        task: Task[ModelRecord | None] = Task(fn, lane="write")
         self._switch = task
 
         def progress(value: object) -> None:
-            window.status_bar.show_progress(f"Re-encoding for {model_id}:", value)  # type: ignore[arg-type]
+            assert isinstance(value, Progress)
+            window.status_bar.show_progress(f"Re-encoding for {model_id}:", value)
 
-        def success(model: ModelInfo) -> None:
+        def success(model: ModelRecord | None) -> None:
             window.active_model = model
-            window.status_bar.showMessage(f"Now using model {model.model_id}", 10_000)
+            if model is not None:
+                message = f"Now using model {model.model_id}"
+                window.status_bar.showMessage(message, 10_000)
             window.model_did_change.emit(model)
             window.results_panel.refresh()
 
@@ -83,4 +79,4 @@ class ModelSwitcher:
             window.refresh_library()
 
         task.on_progress(progress).on_success(success).on_failure(failure)
-        window.indexer.run_write(task.on_finished(finished))
+        window.indexer.write(task.on_finished(finished))

@@ -1,8 +1,8 @@
 """`PhotoGridView`: a QListView in icon mode for large photo grids, with the photo menu.
 
 Uniform item sizes and batched layout keep it smooth with 100k rows. Its context menu
-offers Find similar, Open, Show in folder and Copy path on any photo row (a `Photo` or a
-`Hit` under `PHOTO_ROLE`).
+offers Find similar, Open, Show in folder and Copy path on any photo row (a
+`PhotoRecord` or a `SearchHit` under `PHOTO_ROLE`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class PhotoGridView(QListView):
     """A grid of photo thumbnails.
 
     Signals:
-        find_similar_requested(object): a photo (`Photo` or `Hit`) to search from.
+        find_similar_requested(object): a `PhotoRecord` or `SearchHit` to search from.
         preview_requested(object): a photo was double-clicked or Enter was pressed.
     """
 

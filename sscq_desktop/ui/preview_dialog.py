@@ -2,13 +2,14 @@
 
 Shows the image scaled to fit, its path and (for a search result) its similarity score.
 The GUI never decodes the photo: the library's cached thumbnail comes first (at once),
-then the photo itself as the library decodes it (`LibraryBackend.render_image`, with its
-pixel cap and timeout). If the library cannot decode it, the thumbnail stays, with why.
+then the photo itself as the library decodes it (`Library.render_image`, with its pixel
+cap and timeout). If the library cannot decode it, the thumbnail stays, with why.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
@@ -23,10 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from sscq_desktop.ui.errors import user_message
-from sscq_desktop.ui.library_backend import LibraryBackend
 from sscq_desktop.ui.results_model import format_score
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import qimage_from_rgb, read_cached_thumbnail
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 PREVIEW_SIZE = 1600
 """Longest side of the preview, in pixels (the library decodes no larger)."""
@@ -54,7 +57,7 @@ class PreviewDialog(QDialog):
         self,
         path: Path,
         runner: TaskRunner,
-        backend: LibraryBackend,
+        library: Library,
         *,
         score: float | None = None,
         parent: QWidget | None = None,
@@ -93,13 +96,14 @@ class PreviewDialog(QDialog):
         close.clicked.connect(self.close)
 
         def thumbnail_fn(ctx: TaskContext) -> QImage | None:
-            info = backend.thumbnail(path)
-            if info.state != "ready" or info.path is None:
+            status = library.thumbnail_status(path)
+            if status.state != "ready" or status.path is None:
                 return None
-            return read_cached_thumbnail(info.path, _THUMBNAIL_SIDE)
+            return read_cached_thumbnail(status.path, _THUMBNAIL_SIDE)
 
         def photo_fn(ctx: TaskContext) -> QImage:
-            return qimage_from_rgb(backend.render_image(path, max_side=PREVIEW_SIZE))
+            rendered = library.render_image(path, max_side=PREVIEW_SIZE)
+            return qimage_from_rgb(rendered.pixels)
 
         Task(thumbnail_fn).on_success(self._on_thumbnail_task_done).on_failure(
             self._on_thumbnail_task_failed

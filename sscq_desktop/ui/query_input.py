@@ -1,10 +1,13 @@
 """`QueryInput`: turns dropped, pasted and chosen images into `MainWindow` queries.
 
-A pasted or dropped image that is not a file is written to a temporary file off the GUI
-thread: its encoded bytes as they came (the library decodes them, with its pixel cap,
-like any query file; the GUI never does), or a PNG of pixels Qt already holds (an image
-copied inside this process). It lives until the next query replaces it or `close()`.
-Never searches itself: it emits `file_ready` and the window runs the query.
+A pasted or dropped image that is not a file comes in one of two forms. Encoded bytes
+(a PNG or JPEG another app offers) are written as they came to a temporary file, off the
+GUI thread: the library decodes untrusted files in its worker processes, with its pixel
+cap and timeout (the GUI never decodes them), and it reads files. That file lives until
+the next query replaces it or `close()`. Pixels Qt already holds (an image copied in
+this process, or a platform bitmap Qt decoded) go to the library as pixels
+(`Library.similar_to_image`), with no file. Never searches itself: it emits
+`file_ready` or `image_ready` and the window runs the query.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QObject, Signal
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -35,6 +40,25 @@ ENCODED_IMAGE_TYPES = {
     "image/bmp": ".bmp",
 }
 """Encoded image data a drop or paste may carry, and the suffix of its temporary file."""
+
+PREVIEW_SIDE = 256
+"""Longest side of the small copy of a pasted image that the results panel shows."""
+
+
+@dataclass(frozen=True)
+class PastedImage:
+    """Pixels pasted from the clipboard, as the library and the results panel take them.
+
+    Attributes:
+        pixels: Upright 8-bit RGB (`Library.similar_to_image`).
+        preview: The same image fitted in `PREVIEW_SIDE`, for the query's icon.
+
+    Shape:
+        pixels: ``(H, W, 3)`` uint8.
+    """
+
+    pixels: npt.NDArray[np.uint8]
+    preview: QImage
 
 
 def encoded_image_from_mime(mime: QMimeData) -> tuple[bytes, str] | None:
@@ -63,15 +87,17 @@ class QueryInput(QObject):
     """Reads query images from drops, the clipboard and the file dialog.
 
     Signals:
-        file_ready(object): a `Path` to search with; for a pasted image, a temporary
-            PNG that stays on disk until `forget_pasted` replaces it or `close`.
+        file_ready(object): a `Path` to search with; for pasted encoded bytes, a
+            temporary file that stays on disk until `forget_pasted` or `close`.
+        image_ready(object): a `PastedImage` to search with (pixels Qt held).
 
     Args:
-        runner: runs the PNG encoding of pasted images.
+        runner: writes pasted bytes and converts pasted pixels, off the GUI thread.
         parent: the window that the file dialog and error messages open over.
     """
 
     file_ready = Signal(object)
+    image_ready = Signal(object)
 
     def __init__(self, runner: TaskRunner, *, parent: QWidget) -> None:
         super().__init__(parent)
@@ -115,8 +141,7 @@ class QueryInput(QObject):
             return True
         encoded = encoded_image_from_mime(mime)
         if encoded is not None:  # decoded by the library, not by Qt on this thread
-            data, suffix = encoded
-            self._search_written(lambda name: Path(name).write_bytes(data), suffix)
+            self._search_written(*encoded)
             return True
         # Only an image without an encoded format is left: one copied in this process
         # (application/x-qt-image), or a platform bitmap such as Windows' CF_DIB, which
@@ -126,25 +151,25 @@ class QueryInput(QObject):
             image = QImage(mime.imageData())
             if image.isNull():
                 return False
-            self._search_written(lambda name: _save_png(image, name), ".png")
+            self._search_pixels(image)
             return True
         return False
 
     def forget_pasted(self, keep: Path | None = None) -> None:
-        """Delete the last pasted image once a query other than `keep` replaces it."""
+        """Delete the last pasted file once a query other than `keep` replaces it."""
         if self._pasted is not None and self._pasted != keep:
             self._pasted.unlink(missing_ok=True)
             self._pasted = None
 
     def close(self) -> None:
-        """Delete the pasted images and their folder; pastes still encoding are lost."""
+        """Delete the pasted files and their folder; pastes still being written are lost."""
         self.forget_pasted()
         if self._pasted_dir is not None:
             shutil.rmtree(self._pasted_dir, ignore_errors=True)
             self._pasted_dir = None
 
-    def _search_written(self, write: Callable[[str], object], suffix: str) -> None:
-        """Write a pasted image to a temporary file off the GUI thread, then search it."""
+    def _search_written(self, data: bytes, suffix: str) -> None:
+        """Write pasted bytes to a temporary file off the GUI thread, then search it."""
         if self._pasted_dir is None:
             self._pasted_dir = Path(tempfile.mkdtemp(prefix="sscq-pasted-"))
         folder = self._pasted_dir
@@ -153,7 +178,7 @@ class QueryInput(QObject):
             fd, name = tempfile.mkstemp(prefix="pasted-", suffix=suffix, dir=folder)
             os.close(fd)
             try:
-                write(name)
+                Path(name).write_bytes(data)
             except BaseException:
                 Path(name).unlink(missing_ok=True)
                 raise
@@ -170,8 +195,30 @@ class QueryInput(QObject):
             lambda exc: show_exception(self._widget, exc)
         ).start(self._runner)
 
+    def _search_pixels(self, image: QImage) -> None:
+        """Convert pixels Qt holds to RGB off the GUI thread, then search them."""
 
-def _save_png(image: QImage, name: str) -> None:
-    """Encode pixels Qt holds as a PNG (encoding: a task's work, never the GUI thread's)."""
-    if not image.save(name):  # PNG, from the suffix
-        raise OSError(f"cannot write the pasted image to {name}")
+        def fn(ctx: TaskContext) -> PastedImage:
+            preview = image.scaled(
+                PREVIEW_SIDE,
+                PREVIEW_SIDE,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            return PastedImage(rgb_pixels(image), preview)
+
+        Task(fn).on_success(self.image_ready.emit).on_failure(
+            lambda exc: show_exception(self._widget, exc)
+        ).start(self._runner)
+
+
+def rgb_pixels(image: QImage) -> npt.NDArray[np.uint8]:
+    """A copy of `image`'s pixels as 8-bit RGB (alpha dropped); any thread.
+
+    Shape:
+        Returns ``(image.height(), image.width(), 3)`` uint8, C-contiguous.
+    """
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w = rgb.height(), rgb.width()
+    rows = np.frombuffer(rgb.constBits(), np.uint8, count=h * rgb.bytesPerLine())
+    return rows.reshape(h, rgb.bytesPerLine())[:, : 3 * w].reshape(h, w, 3).copy()

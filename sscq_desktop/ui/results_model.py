@@ -1,6 +1,6 @@
 """`ResultsModel`: search hits as a Qt list model, ranked, each with its similarity score.
 
-A thin adapter over `list[Hit]` and the shared thumbnail cache; rows are replaced with a
+A thin adapter over `list[SearchHit]` and the shared thumbnail cache; rows are replaced with a
 model reset and thumbnails arrive through `dataChanged`.
 """
 
@@ -17,8 +17,8 @@ from PySide6.QtCore import (
 )
 
 from sscq_desktop.library.path_text import display_path
+from sscq_desktop.library.records import SearchHit
 from sscq_desktop.ui.gallery_model import PHOTO_ROLE
-from sscq_desktop.ui.library_backend import Hit
 from sscq_desktop.ui.thumbnail_list_model import ThumbnailListModel
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
@@ -42,13 +42,13 @@ class ResultsModel(ThumbnailListModel):
 
     def __init__(self, loader: ThumbnailLoader, *, thumbnail_size: int = 160) -> None:
         super().__init__(loader, thumbnail_size=thumbnail_size)
-        self._hits: list[Hit] = []
+        self._hits: list[SearchHit] = []
 
     @property
-    def hits(self) -> list[Hit]:
+    def hits(self) -> list[SearchHit]:
         return self._hits
 
-    def set_hits(self, hits: Sequence[Hit]) -> None:
+    def set_hits(self, hits: Sequence[SearchHit]) -> None:
         self.beginResetModel()
         self._hits = list(hits)
         self._rows = {str(h.path): i for i, h in enumerate(self._hits)}
@@ -69,6 +69,7 @@ class ResultsModel(ThumbnailListModel):
             return (
                 f"{display_path(hit.path)}\nSimilarity {format_score(hit.score)} "
                 f"({SCORE_MEANING}); code distance {hit.distance:.3f}"
+                f"{_OFFLINE_NOTE if hit.offline else ''}"
                 f"{self._thumbnail_note(hit.path)}"
             )
         if role == Qt.ItemDataRole.SizeHintRole:
@@ -76,3 +77,6 @@ class ResultsModel(ThumbnailListModel):
         if role == PHOTO_ROLE:
             return hit
         return None
+
+
+_OFFLINE_NOTE = "\nIts folder is offline: the photo cannot be opened until it is back"

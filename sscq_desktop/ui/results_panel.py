@@ -12,8 +12,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -24,12 +26,21 @@ from PySide6.QtWidgets import (
 )
 
 from sscq_desktop.library.path_text import display_path
+from sscq_desktop.library.records import (
+    FolderOverview,
+    PhotoId,
+    PhotoRecord,
+    SearchHit,
+)
 from sscq_desktop.ui.errors import show_exception, user_message
-from sscq_desktop.ui.library_backend import FolderState, Hit, LibraryBackend, Photo
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
+from sscq_desktop.ui.query_input import PastedImage
 from sscq_desktop.ui.results_model import ResultsModel
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 logger = logging.getLogger(__name__)
 
@@ -47,22 +58,31 @@ THRESHOLD_TIP = (
 
 @dataclass(frozen=True)
 class Query:
-    """What the user searched from: a photo of the library, or any image file."""
+    """What the user searched from: a library photo, any image file, or pasted pixels.
 
-    path: Path
-    photo_id: int | None = None
+    Attributes:
+        path: The photo or file; None for pasted pixels.
+        photo_id: The library photo's id; None for anything else.
+        pasted: The pasted image; None for a photo or a file.
+    """
+
+    path: Path | None
+    photo_id: PhotoId | None = None
+    pasted: PastedImage | None = None
 
     @property
     def label(self) -> str:
+        if self.path is None:
+            return "Similar to the pasted image"
         where = "library photo" if self.photo_id is not None else "image"
-        return f"Similar to {where} {self.path.name}"
+        return f"Similar to {where} {display_path(self.path.name)}"
 
 
 class ResultsPanel(QWidget):
     """Ranked similar photos for the current query.
 
     Signals:
-        results_ready(object): the `list[Hit]` now shown (after filters), on the GUI thread.
+        results_ready(object): the `list[SearchHit]` now shown, on the GUI thread.
         search_failed(str): a search failed; the message is user-readable.
         find_similar_requested(object), preview_requested(object): from the results grid.
     """
@@ -74,7 +94,7 @@ class ResultsPanel(QWidget):
 
     def __init__(
         self,
-        backend: LibraryBackend,
+        library: Library,
         runner: TaskRunner,
         loader: ThumbnailLoader,
         *,
@@ -84,7 +104,7 @@ class ResultsPanel(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._backend = backend
+        self._library = library
         self._runner = runner
         self._loader = loader
         self._requests = LatestRequest()
@@ -170,7 +190,7 @@ class ResultsPanel(QWidget):
                 return
         raise ValueError(f"{folder} is not one of the library's folders")
 
-    def set_folders(self, folders: Sequence[FolderState]) -> None:
+    def set_folders(self, folders: Sequence[FolderOverview]) -> None:
         """Refresh the scope choices, keeping the current one when it still exists."""
         current = self.scope_combo.currentData()
         self.scope_combo.blockSignals(True)
@@ -189,13 +209,18 @@ class ResultsPanel(QWidget):
         self.scope_combo.setCurrentIndex(max(index, 0))
         self.scope_combo.blockSignals(False)
 
-    def search_photo(self, photo: Photo | Hit) -> None:
+    def search_photo(self, photo: PhotoRecord | SearchHit) -> None:
         """Find photos similar to a photo of the library."""
-        self._set_query(Query(path=photo.path, photo_id=photo.photo_id))
+        photo_id = photo.id if isinstance(photo, PhotoRecord) else photo.photo_id
+        self._set_query(Query(path=photo.path, photo_id=photo_id))
 
     def search_file(self, path: Path) -> None:
         """Find photos similar to any image file."""
         self._set_query(Query(path=path))
+
+    def search_image(self, image: PastedImage) -> None:
+        """Find photos similar to pasted pixels."""
+        self._set_query(Query(path=None, pasted=image))
 
     def refresh(self) -> None:
         """Re-run the current query now (filters changed, model switched)."""
@@ -205,19 +230,25 @@ class ResultsPanel(QWidget):
         query, k = self.query, self.k
         threshold, scope = self.threshold, self.scope
         request_id = self._requests.next_id()
-        backend = self._backend
+        library = self._library
         started = time.perf_counter()
+        min_score = threshold or None  # 0: every result, best first
 
-        def fn(ctx: TaskContext) -> Sequence[Hit]:
+        def fn(ctx: TaskContext) -> list[SearchHit]:
             if query.photo_id is not None:
-                return backend.similar_to_photo(
-                    query.photo_id, k=k, threshold=threshold, folders=scope
+                return library.similar_to_photo(
+                    query.photo_id, k=k, min_score=min_score, folders=scope
                 )
-            return backend.similar_to_file(
-                query.path, k=k, threshold=threshold, folders=scope
+            if query.pasted is not None:
+                return library.similar_to_image(
+                    query.pasted.pixels, k=k, min_score=min_score, folders=scope
+                )
+            assert query.path is not None
+            return library.similar_to_file(
+                query.path, k=k, min_score=min_score, folders=scope
             )
 
-        def success(hits: Sequence[Hit]) -> None:
+        def success(hits: list[SearchHit]) -> None:
             if self._requests.is_current(request_id):  # the latest query wins
                 self.last_search_s = time.perf_counter() - started
                 self._apply_hits(hits)
@@ -236,35 +267,43 @@ class ResultsPanel(QWidget):
     def _set_query(self, query: Query) -> None:
         self.query = query
         self.query_label.setText(query.label)
-        self.query_label.setToolTip(display_path(query.path))
+        self.query_label.setToolTip(
+            "" if query.path is None else display_path(query.path)
+        )
         self.count_label.setText("Searching…")
         self._show_query_icon()
         self.refresh()
 
     def _show_query_icon(self) -> None:
-        # An image from outside the library is decoded by the library (`render`).
+        # An image from outside the library is decoded by the library (`render`);
+        # pasted pixels come with a small copy made off the GUI thread.
         query = self.query
-        if query is not None:
+        if query is None:
+            return
+        if query.pasted is not None:
+            self.query_icon.setPixmap(
+                QPixmap.fromImage(query.pasted.preview).scaled(
+                    _QUERY_ICON,
+                    _QUERY_ICON,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+        elif query.path is not None:
             self.query_icon.setPixmap(
                 self._loader.thumbnail(
                     query.path, _QUERY_ICON, render=query.photo_id is None
                 )
             )
 
-    def _apply_hits(self, hits: Sequence[Hit]) -> None:
-        # The backend filters too; filtering again here keeps the panel honest with any backend.
-        threshold, scope = self.threshold, self.scope
-        shown = [
-            h
-            for h in hits
-            if h.score >= threshold and (scope is None or h.folder in scope)
-        ]
+    def _apply_hits(self, shown: Sequence[SearchHit]) -> None:
+        # The library applied the threshold and the folder scope.
         self.model.set_hits(shown)
         if shown:
             self.view.scrollToTop()
         noun = "photo" if len(shown) == 1 else "photos"
         self.count_label.setText(f"{len(shown)} similar {noun}")
-        self.results_ready.emit(shown)
+        self.results_ready.emit(list(shown))
 
     def _update_threshold_label(self) -> None:
         value = self.threshold_slider.value()
@@ -283,6 +322,7 @@ class ResultsPanel(QWidget):
     def _on_loader_thumbnail_changed(self, path: str, size: int) -> None:
         if (
             self.query is not None
+            and self.query.path is not None
             and size == _QUERY_ICON
             and path == str(self.query.path)
         ):

@@ -1,18 +1,20 @@
 """`RetrainDialog`: "Retrain on my photos": choices, live progress, loss plot, cancel.
 
-The trainer runs as a child process driven by `LibraryBackend.retrain` inside a `Task`;
-its events arrive here as progress. The library registers the new model, checks it
-against the active one on photos it did not train on and decides, switching nothing
-itself: when the new model is better, `model_trained` asks the main window to switch to
-it (on its writer lane, as Settings does); otherwise `model_kept` says the current model
-stays (Settings can still switch to it). Before training, the dialog says whether the
-library is large enough for that check. Failure or cancel leaves the active model
-untouched and says why.
+The trainer runs as a child process driven by `Library.retrain` inside a `Task` on the
+job lane (never a reader's thread, for the whole budget); its `Progress` arrives here,
+a trainer event in `Progress.event` or the library's own note in `Progress.message`. The
+library registers the new model, checks it against the active one on photos it did not
+train on and decides (`RetrainOutcome`), switching nothing itself: when the new model is
+better, `model_trained` asks the main window to switch to it (as one of its writes, as
+Settings does); otherwise `model_kept` says the current model stays (Settings can still
+switch to it). Before training, the dialog says whether the library is large enough for
+that check. Failure or cancel leaves the active model untouched and says why.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import Signal
@@ -31,27 +33,25 @@ from PySide6.QtWidgets import (
 )
 
 from sscq_desktop.library.model_check import MIN_CHECKED_LIBRARY, check_photo_count
+from sscq_desktop.library.progress import Progress, run_job
+from sscq_desktop.library.retrain_request import CodeBits, RetrainRequest, TrainDevice
+from sscq_desktop.library.retrainer import RetrainOutcome, TrainerCommand
+from sscq_desktop.model.artifact import ArtifactError
+from sscq_desktop.model.encoder import EncoderError
 from sscq_desktop.model.trainer_events import (
     DoneEvent,
     EpochEndEvent,
     StartEvent,
     StepEvent,
-    TrainerEvent,
 )
 from sscq_desktop.ui.errors import user_message
-from sscq_desktop.ui.library_backend import (
-    CodeBits,
-    LibraryBackend,
-    RetrainNote,
-    RetrainRequest,
-    RetrainResult,
-    RetrainUpdate,
-    TrainDevice,
-)
 from sscq_desktop.ui.loss_plot import LossPlot
 from sscq_desktop.ui.settings import AppSettings
 from sscq_desktop.ui.status_bar import format_eta
 from sscq_desktop.ui.tasks import Task, TaskCancelled, TaskContext, TaskRunner
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 logger = logging.getLogger(__name__)
 
@@ -63,21 +63,17 @@ _DEVICES: tuple[tuple[str, TrainDevice], ...] = (
 )
 
 
-class RetrainError(RuntimeError):
-    """The trainer ended without a model (crash, bad output)."""
-
-
 class RetrainDialog(QDialog):
     """Train a model on the user's photos.
 
     Signals:
         training_started(): the child process is being launched.
-        training_progressed(object): one `RetrainUpdate` (a trainer event or a
-            `RetrainNote`), on the GUI thread.
-        model_trained(object): the registered `ModelInfo` of a new model the library
+        training_progressed(object): one `Progress` of the retrain (a trainer event in
+            its `event`, or the library's note), on the GUI thread.
+        model_trained(object): the registered `ModelRecord` of a new model the library
             found better: switch to it (the dialog switches nothing itself).
-        model_kept(object): the registered `ModelInfo` of a new model that is not (or
-            could not be checked); the active model stays.
+        model_kept(object): the registered `ModelRecord` of a new model that is not
+            (or could not be checked); the active model stays.
         training_failed(str): a user-readable reason; the active model is unchanged.
         training_cancelled(): the user cancelled; the active model is unchanged.
     """
@@ -91,21 +87,23 @@ class RetrainDialog(QDialog):
 
     def __init__(
         self,
-        backend: LibraryBackend,
+        library: Library,
         runner: TaskRunner,
         *,
         photo_count: int,
         settings: AppSettings | None = None,
         max_steps: int | None = None,
+        trainer_command: TrainerCommand | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         settings = settings if settings is not None else AppSettings()
-        self._backend = backend
+        self._library = library
         self._runner = runner
-        self._task: Task[RetrainResult] | None = None
+        self._trainer_command = trainer_command  # None: the real trainer
+        self._task: Task[RetrainOutcome] | None = None
         self.max_steps = max_steps
-        self.last_event: RetrainUpdate | None = None
+        self.last_progress: Progress | None = None
         self.note = ""  # the library's remarks before training (how, what is held out)
         self._training = False  # the trainer has started (later notes: the check)
         self.setWindowTitle("Retrain on my photos")
@@ -177,8 +175,8 @@ class RetrainDialog(QDialog):
         bits: CodeBits = self.bits_combo.currentData()
         device: TrainDevice = self.device_combo.currentData()
         return RetrainRequest(
-            code_bits=bits,
-            time_budget_s=60.0 * self.minutes_spin.value(),
+            bits=bits,
+            minutes=float(self.minutes_spin.value()),
             device=device,
             max_steps=self.max_steps,
         )
@@ -187,26 +185,23 @@ class RetrainDialog(QDialog):
         if self._task is not None:
             return
         request = self.request()
-        backend = self._backend
+        library, command = self._library, self._trainer_command
 
-        def fn(ctx: TaskContext) -> RetrainResult:
-            result: RetrainResult | None = None
+        def fn(ctx: TaskContext) -> RetrainOutcome:
+            # switch=False: the library decides; the window switches, as Settings does.
+            job = library.retrain(
+                request, command=command, cancel=ctx.cancel_event, switch=False
+            )
             try:
-                for update in backend.retrain(request, cancel=ctx.cancel_event):
-                    if isinstance(update, RetrainResult):
-                        result = update
-                    else:
-                        ctx.report_progress(update)
+                outcome = run_job(job, ctx.report_progress)
             except Exception as exc:
-                if ctx.cancelled:  # a backend may raise on cancel: not a failure
+                if ctx.cancelled:  # the library raises on cancel: not a failure
                     raise TaskCancelled from exc
                 raise
             ctx.check_cancelled()
-            if result is None:
-                raise RetrainError("the trainer stopped without producing a model")
-            return result
+            return outcome
 
-        task: Task[RetrainResult] = Task(fn)
+        task: Task[RetrainOutcome] = Task(fn, lane="job")
         self._task = task
         self.loss_plot.clear()
         self.note = ""
@@ -237,14 +232,14 @@ class RetrainDialog(QDialog):
         self.start_button.setText("Start training" if not running else "Training…")
 
     def _on_task_progress(self, value: object) -> None:
-        if not shiboken6.isValid(self) or not isinstance(
-            value, RetrainNote | TrainerEvent
-        ):
+        if not shiboken6.isValid(self) or not isinstance(value, Progress):
             return
-        self.last_event = value
+        self.last_progress = value
         self.training_progressed.emit(value)
-        match value:
-            case RetrainNote(message=message):  # how it trains (and why), the check
+        event = value.event
+        match event:
+            case None:  # the library's note: how it trains (and why), the check
+                message = value.message
                 if not self._training:
                     self.note = f"{self.note}; {message}" if self.note else message
                 self.status_label.setText(message[:1].upper() + message[1:] + ".")
@@ -256,7 +251,7 @@ class RetrainDialog(QDialog):
                     else "Training started."
                 )
             case StepEvent():
-                self._show_step(value)
+                self._show_step(event)
             case EpochEndEvent(epoch=epoch):
                 self.status_label.setText(f"Epoch {epoch} done.")
             case DoneEvent():
@@ -288,19 +283,19 @@ class RetrainDialog(QDialog):
             )
         self.status_label.setText("Training on your photos…")
 
-    def _on_task_succeeded(self, trained: RetrainResult) -> None:
+    def _on_task_succeeded(self, outcome: RetrainOutcome) -> None:
         self._on_task_finished()  # idle before anyone hears the outcome
         if not shiboken6.isValid(self):
             return
-        self.status_label.setText(outcome_text(trained))
-        if trained.better:  # the library decided; the window switches on its lane
-            self.model_trained.emit(trained.model)
+        self.status_label.setText(outcome_text(outcome))
+        if outcome.check.better:  # the library decided; the window switches
+            self.model_trained.emit(outcome.record)
         else:
-            self.model_kept.emit(trained.model)
+            self.model_kept.emit(outcome.record)
 
     def _on_task_failed(self, exc: BaseException) -> None:
         self._on_task_finished()
-        if type(exc).__name__ in ("ArtifactError", "EncoderError"):
+        if isinstance(exc, ArtifactError | EncoderError):  # the model, not the training
             message = user_message(exc)
         else:  # a crash of the child process or its runner: say it was the training
             reason = str(exc).strip().rstrip(".") or type(exc).__name__
@@ -346,34 +341,36 @@ def photos_text(photo_count: int) -> str:
     )
 
 
-def outcome_text(trained: RetrainResult) -> str:
+def outcome_text(outcome: RetrainOutcome) -> str:
     """What became of a retrained model, in words: the library's decision and why.
 
     A model that could not be checked gets the reason once and no verdict on its
     quality; with no model in use the new one is used, and said so plainly.
     """
-    figures = f" {trained.summary}" if trained.checked and trained.summary else ""
-    unchecked = f"The new model could not be checked: {trained.reason}."
+    check = outcome.check
+    checked = check.n_photos > 0
+    figures = f" {check.summary()}" if checked else ""
+    unchecked = f"The new model could not be checked: {check.reason}."
     switching = (
         " Your library is being re-encoded in the background; the app switches to it "
         "when that is done."
     )
-    if not trained.better:
-        if not trained.checked:
+    if not check.better:
+        if not checked:
             return (
                 f"{unchecked} Your current model stays in use; you can switch to the "
                 "new one by hand in Settings."
             )
         return (
             "The new model is not measurably better, so your current model stays in "
-            f"use ({trained.reason}).{figures} You can still switch to it in Settings."
+            f"use ({check.reason}).{figures} You can still switch to it in Settings."
         )
-    if trained.previous_model is None:
+    if outcome.previous_model_id is None:
         no_model = "There was no model in use, so the new one will be used."
-        if not trained.checked:
+        if not checked:
             return f"{unchecked} {no_model}{switching}"
         return f"{no_model}{figures}{switching}"
-    if not trained.checked:  # better unchecked: the model in use could not encode
+    if not checked:  # better unchecked: the model in use could not encode
         return (
             f"{unchecked} The current model cannot be used, so the new one will be."
             f"{switching}"

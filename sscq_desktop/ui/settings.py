@@ -14,16 +14,17 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import tomli_w
+
+from sscq_desktop.library.retrain_request import TrainDevice
 
 logger = logging.getLogger(__name__)
 
 GallerySort = Literal["date", "name", "folder"]
-Device = Literal["auto", "cpu", "cuda"]
 GALLERY_SORTS: tuple[GallerySort, ...] = ("date", "name", "folder")
-DEVICES: tuple[Device, ...] = ("auto", "cpu", "cuda")
+DEVICES: tuple[TrainDevice, ...] = get_args(TrainDevice)
 
 _HEADER = "# SSCQ Desktop settings (written by the app; edit while it is closed)\n"
 
@@ -45,7 +46,7 @@ class AppSettings:
     )
     duplicate_threshold: float = 0.95  # near-duplicate score (0-1); strict by default
     watch_folders: bool = True  # pick up changes as they happen (polls network drives)
-    device: Device = "auto"  # retrain device: "auto", "cpu" or "cuda"
+    device: TrainDevice = "auto"  # retrain device: "auto", "cpu" or "cuda"
     retrain_bits: int = 32  # code length proposed by the retrain dialog: 16, 32 or 64
     retrain_minutes: int = 10  # time budget proposed by the retrain dialog
 

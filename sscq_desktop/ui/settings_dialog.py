@@ -7,6 +7,7 @@ read from the library in a `Task`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import Signal
@@ -22,9 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sscq_desktop.ui.library_backend import LibraryBackend, ModelInfo
+from sscq_desktop.library.records import ModelRecord
 from sscq_desktop.ui.settings import DEVICES, AppSettings
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 
 class SettingsDialog(QDialog):
@@ -43,10 +47,10 @@ class SettingsDialog(QDialog):
     def __init__(
         self,
         settings: AppSettings,
-        backend: LibraryBackend,
+        library: Library,
         runner: TaskRunner,
         *,
-        active_model: ModelInfo | None = None,
+        active_model: ModelRecord | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -99,12 +103,12 @@ class SettingsDialog(QDialog):
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
 
-        def fn(ctx: TaskContext) -> list[ModelInfo]:
-            return list(backend.models())
+        def fn(ctx: TaskContext) -> list[ModelRecord]:
+            return library.models()
 
         Task(fn).on_success(self._on_task_models_loaded).start(runner)
 
-    def set_models(self, models: Sequence[ModelInfo]) -> None:
+    def set_models(self, models: Sequence[ModelRecord]) -> None:
         self.model_combo.clear()
         ordered = sorted(models, key=lambda m: (not m.is_default, m.model_id))
         for model in ordered:
@@ -143,6 +147,6 @@ class SettingsDialog(QDialog):
             self.model_chosen.emit(model_id)
         super().accept()
 
-    def _on_task_models_loaded(self, models: list[ModelInfo]) -> None:
+    def _on_task_models_loaded(self, models: list[ModelRecord]) -> None:
         if shiboken6.isValid(self):
             self.set_models(models)

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sscq_desktop.ui.library_backend import ModelInfo, ProgressLike
+from sscq_desktop.library.progress import Progress
+from sscq_desktop.library.records import ModelRecord
 from sscq_desktop.ui.photo_count import photo_count
 
 
@@ -31,7 +32,7 @@ def format_eta(seconds: float | None) -> str:
     return tqdm.format_interval(round(seconds))
 
 
-def format_progress(verb: str, progress: ProgressLike) -> str:
+def format_progress(verb: str, progress: Progress) -> str:
     """``"Indexing 120 / 2,000 · 35.2 photos/s · ETA 00:54"``."""
     parts = [f"{verb} {progress.done:,} / {progress.total:,}"]
     if progress.rate > 0:
@@ -92,7 +93,7 @@ class StatusBar(QStatusBar):
         self.failed_button.clicked.connect(self._on_failed_button_clicked)
         self.set_idle("")
 
-    def show_progress(self, verb: str, progress: ProgressLike) -> None:
+    def show_progress(self, verb: str, progress: Progress) -> None:
         # Called up to ~10 times a second while indexing: touch only what changed (kept
         # here in Python), since each call into Qt competes for the GIL with indexing.
         text = format_progress(verb, progress)
@@ -120,11 +121,13 @@ class StatusBar(QStatusBar):
         self.pause_button.setText("Pause")
         self.pause_button.blockSignals(False)
 
-    def set_model(self, model: ModelInfo, provider: str) -> None:
-        kind = "default model" if model.is_default else "model"
-        self.model_label.setText(
-            f"{kind.capitalize()}: {model.model_id} ({model.nbits} bits)"
-        )
+    def set_model(self, model: ModelRecord | None, provider: str) -> None:
+        """Show the active model (None: there is none) and where it runs."""
+        if model is None:
+            self.model_label.setText("No model: import or train one")
+        else:
+            kind = "Default model" if model.is_default else "Model"
+            self.model_label.setText(f"{kind}: {model.model_id} ({model.nbits} bits)")
         self.provider_label.setText(provider)
 
     def set_failed_count(self, count: int) -> None:

@@ -1,11 +1,13 @@
 """Background work for the GUI: `Task` (Anki's QueryOp) run by a `TaskRunner`.
 
 `fn` runs on a QThreadPool; success, failure and progress callbacks always run on the
-main thread through queued signals. Mutations go through the runner's single-thread
-writer lane; reads run concurrently. `TaskRunner(sync=True)` runs everything inline for
-tests. `LatestRequest` implements "the latest query wins". A long-lived task (the folder
-watcher) runs until cancelled and is not counted as pending work. Nothing here touches a
-widget.
+main thread through queued signals. Three lanes: reads (searches, refreshes) run
+concurrently; writes to the library run one at a time, in order, on the write lane
+(`IndexingWorker.write` decides when); long jobs (the indexing job, a retraining) get a
+thread of their own on the job lane, so they never hold up a read or a write.
+`TaskRunner(sync=True)` runs everything inline for tests. `LatestRequest` implements
+"the latest query wins". A long-lived task (the folder watcher) runs until cancelled and
+is not counted as pending work. Nothing here touches a widget.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Lane = Literal["read", "write"]
+Lane = Literal["read", "write", "job"]
+"""Where a task runs: ``read`` (a small pool), ``write`` (one thread), ``job`` (long)."""
+
+MAX_JOBS = 3
+"""Threads of the job lane: the indexing job and a retraining at once, and a spare."""
 
 
 class TaskCancelled(Exception):
@@ -163,7 +169,12 @@ class Task(Generic[T]):
 
 
 class TaskRunner(QObject):
-    """Runs `Task`s: reads on a thread pool, writes on a single-thread lane.
+    """Runs `Task`s: reads on a small pool, writes in order on one thread, long jobs apart.
+
+    The write lane is one thread because a library write runs on its caller's thread
+    whenever no watch loop owns the library's writer (`Library`, `WriterLane`): one
+    thread keeps those writes from overlapping each other, and keeps the order in which
+    the user asked for them (add, then remove) while a watch loop runs them.
 
     Emits no signals of its own (a task's callbacks say what happened).
     """
@@ -176,7 +187,9 @@ class TaskRunner(QObject):
         self._readers = QThreadPool(self)
         self._readers.setMaxThreadCount(max_readers)
         self._writer = QThreadPool(self)
-        self._writer.setMaxThreadCount(1)  # one writer to the catalog, ever
+        self._writer.setMaxThreadCount(1)  # the GUI's writes: one at a time, in order
+        self._jobs = QThreadPool(self)
+        self._jobs.setMaxThreadCount(MAX_JOBS)
         self._active: set[Task[Any]] = set()
 
     @property
@@ -191,8 +204,8 @@ class TaskRunner(QObject):
         bridge = _TaskBridge(task, self._on_task_finished, parent=self)
         task._bridge = bridge
         self._active.add(task)
-        pool = self._writer if task.lane == "write" else self._readers
-        pool.start(_TaskRunnable(task, bridge))
+        pools = {"write": self._writer, "job": self._jobs}
+        pools.get(task.lane, self._readers).start(_TaskRunnable(task, bridge))
 
     def cancel_all(self) -> None:
         for task in list(self._active):
@@ -201,6 +214,7 @@ class TaskRunner(QObject):
     def wait_for_done(self, timeout_ms: int = 10_000) -> bool:
         """Block until the pools are idle (tests, shutdown); queued callbacks may remain."""
         ok = self._readers.waitForDone(timeout_ms)
+        ok = self._jobs.waitForDone(timeout_ms) and ok
         return self._writer.waitForDone(timeout_ms) and ok
 
     def _on_task_finished(self, task: Task[T]) -> None:

@@ -1,9 +1,9 @@
 """`ThumbnailLoader`: the thumbnails the library made, read off the GUI thread.
 
 The GUI never decodes a photo (ARCHITECTURE.md, trust boundaries): for a library photo
-it shows the small file the ingest wrote (`LibraryBackend.thumbnail`), and for an image
+it shows the small file the ingest wrote (`Library.thumbnail_status`), and for an image
 from outside the library (a query) pixels the library decoded with its pixel cap and
-timeout (`LibraryBackend.render_image`). Requests are served newest first (what the user
+timeout (`Library.render_image`). Requests are served newest first (what the user
 scrolled to), old pending requests are dropped, and a bounded LRU cache keeps recent
 pixmaps. A photo without a thumbnail gets a placeholder saying whether it is still to
 come (pending) or cannot be made (failed); `retry_unavailable` asks again for the
@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPen, QPixmap
 
 from sscq_desktop.ui.errors import user_message
-from sscq_desktop.ui.library_backend import LibraryBackend
+
+if TYPE_CHECKING:
+    from sscq_desktop.library.library import Library
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ class ThumbnailLoader(QObject):
         thumbnails_reset(): pending thumbnails were forgotten: ask again.
 
     Args:
-        backend: the library, which says where each thumbnail is (or makes it).
+        library: says where each thumbnail is (or makes it), renders outside images.
         cache_size: pixmaps kept.
         sync: load inline, on the calling thread (tests).
         parent: the owner.
@@ -75,14 +77,14 @@ class ThumbnailLoader(QObject):
 
     def __init__(
         self,
-        backend: LibraryBackend,
+        library: Library,
         *,
         cache_size: int = 2000,
         sync: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._backend = backend
+        self._library = library
         self.sync = sync
         self._cache: OrderedDict[_Key, QPixmap] = OrderedDict()
         self._cache_size = cache_size
@@ -203,11 +205,11 @@ class ThumbnailLoader(QObject):
             key, render = self._pending.popitem(last=True)  # newest request first
             self._in_flight.add(key)
             if self.sync:
-                loaded = _load_safely(self._backend, key, render=render)
+                loaded = _load_safely(self._library, key, render=render)
                 self._on_worker_loaded(key[0], key[1], loaded)
             else:
                 self._pool.start(
-                    _LoadRunnable(self._backend, key, render, self._loaded)
+                    _LoadRunnable(self._library, key, render, self._loaded)
                 )
 
     @Slot(str, int, object)
@@ -232,7 +234,7 @@ def read_cached_thumbnail(path: Path, size: int) -> QImage | None:
     """Read a thumbnail file the library wrote, fitted in `size` x `size`.
 
     Only for the library's own cache (small JPEGs it wrote, already upright), never
-    for a photo: those the library decodes (`LibraryBackend.render_image`).
+    for a photo: those the library decodes (`Library.render_image`).
     """
     reader = QImageReader(str(path))
     reader.setAutoTransform(False)
@@ -270,27 +272,26 @@ def qimage_from_rgb(pixels: npt.NDArray[np.uint8]) -> QImage:
     return QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def _load(backend: LibraryBackend, key: _Key, *, render: bool) -> _Loaded:
+def _load(library: Library, key: _Key, *, render: bool) -> _Loaded:
     """Ask the library for one thumbnail and read it (on a worker thread)."""
     path, size = Path(key[0]), key[1]
-    info = backend.thumbnail(path)
-    if info.state == "ready" and info.path is not None:
-        image = read_cached_thumbnail(info.path, size)
+    status = library.thumbnail_status(path)
+    if status.state == "ready" and status.path is not None:
+        image = read_cached_thumbnail(status.path, size)
         if image is None:
             return _Loaded(None, "failed", "its cached thumbnail cannot be read")
         return _Loaded(image, "ready")
-    if info.state == "unknown" and render:
-        return _Loaded(
-            qimage_from_rgb(backend.render_image(path, max_side=size)), "ready"
-        )
+    if status.state == "unknown" and render:
+        rendered = library.render_image(path, max_side=size)
+        return _Loaded(qimage_from_rgb(rendered.pixels), "ready")
     return _Loaded(
-        None, "pending" if info.state == "pending" else "failed", info.reason
+        None, "pending" if status.state == "pending" else "failed", status.reason
     )
 
 
-def _load_safely(backend: LibraryBackend, key: _Key, *, render: bool) -> _Loaded:
+def _load_safely(library: Library, key: _Key, *, render: bool) -> _Loaded:
     try:
-        return _load(backend, key, render=render)
+        return _load(library, key, render=render)
     except Exception as exc:  # an unreadable file is a missing thumbnail, never a crash
         logger.debug("no thumbnail for %s", key[0], exc_info=True)
         return _Loaded(None, "failed", user_message(exc), rendered=render)
@@ -298,14 +299,14 @@ def _load_safely(backend: LibraryBackend, key: _Key, *, render: bool) -> _Loaded
 
 class _LoadRunnable(QRunnable):
     def __init__(
-        self, backend: LibraryBackend, key: _Key, render: bool, done: SignalInstance
+        self, library: Library, key: _Key, render: bool, done: SignalInstance
     ) -> None:
         super().__init__()
-        self._backend = backend
+        self._library = library
         self._key = key
         self._render = render
         self._done = done
 
     def run(self) -> None:
-        loaded = _load_safely(self._backend, self._key, render=self._render)
+        loaded = _load_safely(self._library, self._key, render=self._render)
         self._done.emit(self._key[0], self._key[1], loaded)

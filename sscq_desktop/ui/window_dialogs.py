@@ -2,7 +2,7 @@
 
 Routes what the dialogs report to the window's public methods (`find_similar`,
 `switch_model`, `apply_settings`): a model chosen in Settings and a retrained model the
-library found better are both switched to through `switch_model`, on the writer lane.
+library found better are both switched to through `switch_model`, one of its writes.
 Keeps no settings or model state of its own, only the one open retraining dialog.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 
-from sscq_desktop.ui.library_backend import ModelInfo
+from sscq_desktop.library.records import ModelRecord
 from sscq_desktop.ui.preview_dialog import PreviewDialog
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings
@@ -47,7 +47,7 @@ class WindowDialogs(QObject):
         dialog = PreviewDialog(
             path,
             window.runner,
-            window.backend,
+            window.library,
             score=getattr(photo, "score", None),
             parent=window,
         )
@@ -63,10 +63,11 @@ class WindowDialogs(QObject):
             return self.retrain_dialog
         window = self._window
         dialog = RetrainDialog(
-            window.backend,
+            window.library,
             window.runner,
             photo_count=window.gallery_model.rowCount(),
             settings=window.settings,
+            trainer_command=window.trainer_command,
             parent=window,
         )
         dialog.model_trained.connect(self._on_retrain_dialog_model_trained)
@@ -80,7 +81,7 @@ class WindowDialogs(QObject):
         window = self._window
         dialog = SettingsDialog(
             window.settings,
-            window.backend,
+            window.library,
             window.runner,
             active_model=window.active_model,
             parent=window,
@@ -98,8 +99,8 @@ class WindowDialogs(QObject):
 
     def _on_retrain_dialog_model_trained(self, model: object) -> None:
         # The library decided (its check found the model better) but switched nothing:
-        # the switch runs on the writer lane, as for a model chosen in Settings.
-        assert isinstance(model, ModelInfo)
+        # the switch is one of the window's writes, as for a model chosen in Settings.
+        assert isinstance(model, ModelRecord)
         self._window.switch_model(model.model_id)
 
     def _on_retrain_dialog_finished(self, _result: int) -> None:

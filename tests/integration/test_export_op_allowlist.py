@@ -20,6 +20,7 @@ from sscq_desktop.model.graph_policy import ALLOWED_OPS
 from training.config import TrainConfig
 from training.export import export_artifact
 from training.models.sscq_model import BACKBONES, build_model
+from training.search_fit import fit_search_codes
 
 
 def _operators(graph: onnx.GraphProto) -> Iterator[tuple[str, str]]:
@@ -48,10 +49,20 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             model, cfg, path, model_id=f"allow-{backbone}", training={}, companion=False
         )
         paths[backbone] = path
+    # Search codes fitted after training add their own operators (normalise, rotate).
+    cfg.model.search_fit_iterations = 1
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+    fitted = fit_search_codes(model, pixels, cfg, device=torch.device("cpu"))
+    assert fitted["kind"] == "opq"
+    path = out / f"{cfg.model.backbone}-search-codes.onnx"
+    export_artifact(
+        model, cfg, path, model_id="allow-search-codes", training={}, companion=False
+    )
+    paths["search-codes"] = path
     return paths
 
 
-@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("backbone", [*BACKBONES, "search-codes"])
 def test_every_backbone_exports_a_model_the_app_accepts_and_runs(
     backbone: str, exported: dict[str, Path]
 ) -> None:

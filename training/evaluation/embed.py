@@ -18,9 +18,10 @@ def embed_pixels(
     batch_size: int = 256,
     channels_last: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """Continuous embeddings f of model-sized images.
+    """Continuous embeddings of model-sized images, as the exported model gives them.
 
-    Restores the model's train/eval mode afterwards.
+    That is f while no search codes are fitted, and f normalised and rotated by them
+    once they are (`SSCQModel.search_embedding`). Restores the model's train/eval mode afterwards.
 
     Shape:
         pixels: (N, S, S, 3) uint8 -> (N, M*L) float32.
@@ -36,7 +37,9 @@ def embed_pixels(
             x = chunk.to(device).permute(0, 3, 1, 2).float().div_(255.0)  # (b, 3, S, S)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            out.append(model.embed(x).float().cpu().numpy())  # CPU-GPU sync point
+            out.append(
+                model.search_embedding(x).float().cpu().numpy()
+            )  # CPU-GPU sync point
     finally:
         model.train(was_training)
     dim = model.quantizer.n_codebooks * model.quantizer.dsub
@@ -44,11 +47,11 @@ def embed_pixels(
 
 
 def codebook_of(model: SSCQModel) -> npt.NDArray[np.float32]:
-    """The model's codebooks as a float32 numpy array.
+    """The codebooks of the model's exported codes as a float32 numpy array.
+
+    The fitted search codebooks when there are, else the learned ones.
 
     Shape:
         (M, K, L).
     """
-    return np.ascontiguousarray(
-        model.quantizer.codebooks.detach().float().cpu().numpy()
-    )
+    return np.ascontiguousarray(model.search_codebooks().detach().float().cpu().numpy())

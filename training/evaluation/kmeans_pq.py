@@ -1,7 +1,10 @@
-"""Baselines without learning: product quantization by k-means on fixed features.
+"""Product quantization by k-means on fixed features, and OPQ's rotation.
 
-METHOD.md's reference points for the CIFAR-10 table: PCA + k-means PQ on raw pixels,
-and a randomly initialised network + k-means PQ. Numpy only.
+METHOD.md's reference points for the CIFAR-10 table (PCA + k-means PQ on raw pixels, a
+randomly initialised network + k-means PQ), and the search codes fitted to a trained
+network's normalised embedding (`fit_opq`, `training.search_fit`). Numpy only.
+
+- [0] Optimized Product Quantization, Ge et al., 2014 (non-parametric OPQ, section 3.1).
 """
 
 from __future__ import annotations
@@ -77,3 +80,63 @@ class PcaProjection:
             np.float32
         )
         return out
+
+
+def pq_reconstruct(
+    x: npt.NDArray[np.float32], codebook: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """Each sub-vector replaced by its nearest codeword.
+
+    Shape:
+        x: (n, M*L), codebook: (M, K, L) -> (n, M*L).
+    """
+    n_codebooks, _, dsub = codebook.shape
+    sub = x.reshape(len(x), n_codebooks, dsub)
+    out = np.empty_like(sub)
+    for m in range(n_codebooks):
+        d2 = (
+            (sub[:, m] ** 2).sum(1, keepdims=True)
+            - 2 * sub[:, m] @ codebook[m].T
+            + (codebook[m] ** 2).sum(1)
+        )  # (n, K)
+        out[:, m] = codebook[m][d2.argmin(axis=1)]
+    return out.reshape(len(x), -1)
+
+
+def fit_opq(
+    x: npt.NDArray[np.float32],
+    *,
+    n_codebooks: int,
+    ksub: int,
+    iterations: int = 8,
+    seed: int = 0,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Non-parametric OPQ: an orthogonal rotation R and PQ codebooks of ``x @ R``.
+
+    Alternates k-means PQ on the rotated data with the rotation that best maps the data
+    onto its reconstruction (orthogonal Procrustes, one SVD of a D x D matrix), starting
+    from the identity; the codebooks are fitted once more on the final rotation.
+
+    Returns:
+        ``(rotation, codebook)``: rotation (D, D) orthogonal, codebook (M, ksub, L).
+
+    Shape:
+        x: (n, D), n >= ksub.
+    """
+    if len(x) < ksub:
+        raise ValueError(
+            f"need at least {ksub} vectors to fit {ksub} codewords, got {len(x)}"
+        )
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    rotation = np.eye(x.shape[1], dtype=np.float32)
+    for it in range(iterations):
+        rotated = x @ rotation
+        codebook = train_pq_codebook(
+            rotated, n_codebooks=n_codebooks, ksub=ksub, seed=seed + 1000 * it
+        )
+        u, _, vt = np.linalg.svd(x.T @ pq_reconstruct(rotated, codebook))
+        rotation = (u @ vt).astype(np.float32)
+    codebook = train_pq_codebook(
+        x @ rotation, n_codebooks=n_codebooks, ksub=ksub, seed=seed + 1000 * iterations
+    )
+    return rotation, codebook

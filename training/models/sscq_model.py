@@ -17,6 +17,7 @@ from training.models.cifar_resnet import CifarResNet18
 from training.models.compact_net import CompactNet
 from training.models.conv_pool_net import ConvPoolNet, DepthwiseNet
 from training.models.quantizer import ProductQuantizer
+from training.models.search_codes import SearchCodes, search_state_keys
 
 
 class ViewOutput(NamedTuple):
@@ -61,6 +62,7 @@ class SSCQModel(nn.Module):
         self.quantizer = ProductQuantizer(
             n_codebooks=n_codebooks, ksub=ksub, dsub=dsub, tau_sq=tau_sq
         )
+        self.search: SearchCodes | None = None  # fitted after training (search_fit)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Continuous embedding f (not normalised).
@@ -79,6 +81,55 @@ class SSCQModel(nn.Module):
         """
         f = self.embed(x)
         return ViewOutput(f=f, z=self.quantizer(f.float()))
+
+    def search_embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """What the exported model outputs and searches with.
+
+        f itself while no `SearchCodes` are fitted (the learned codebooks quantize it);
+        else f normalised and rotated by them.
+
+        Shape:
+            x: (B, 3, S, S) float in [0, 1] -> (B, M*L).
+        """
+        f = self.embed(x)
+        return f if self.search is None else self.search.project(f)
+
+    def search_codebooks(self) -> torch.Tensor:
+        """The codebooks of the exported codes: the fitted ones, else the learned ones.
+
+        Shape:
+            (M, K, L).
+        """
+        if self.search is None:
+            return self.quantizer.codebooks
+        return self.search.codebooks
+
+    def search_squared_distances(self, g: torch.Tensor) -> torch.Tensor:
+        """Squared distances of a search embedding to the exported codebooks.
+
+        Shape:
+            g: (B, M*L) -> (B, M, K).
+        """
+        if self.search is None:
+            return self.quantizer.squared_distances(g)
+        return self.search.squared_distances(g)
+
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """Load a state dict, with or without fitted search codes.
+
+        Raises:
+            RuntimeError: if the tensors do not fit this network (PyTorch's message).
+        """
+        search = search_state_keys(state)
+        if search:
+            q = self.quantizer
+            books, ksub, _ = search["search.codebooks"].shape  # (M, K, L), any M
+            self.search = SearchCodes(
+                q.n_codebooks * q.dsub, n_codebooks=int(books), ksub=int(ksub)
+            ).to(q.codebooks.device)
+        else:
+            self.search = None
+        self.load_state_dict(state)
 
 
 class TwoViewModel(nn.Module):

@@ -13,6 +13,7 @@ from sscq_desktop.model.trainer_events import (
     EpochEndEvent,
     ErrorEvent,
     EvalEvent,
+    SearchCodesEvent,
     StartEvent,
     StepEvent,
     TrainerEvent,
@@ -32,6 +33,9 @@ EVERY_KIND: list[TrainerEvent] = [
     EpochEndEvent(epoch=1, step=8, losses={"total": 1.25}),
     EvalEvent(step=8, epoch=1, metrics={"map": 0.5, "corpora": {"a": {"map": 0.5}}}),
     CheckpointEvent(path="/runs/x/last.pt", step=8),
+    SearchCodesEvent(
+        step=40, codes="opq", images=24, seconds=1.5, codewords_used="64 of 64"
+    ),
     DoneEvent(
         steps=40, out_dir="/runs/x", elapsed_s=61.5, best_map=0.5,
         export={"artifact": "/models/x.onnx", "model_id": "x", "bits": 16},

@@ -1,26 +1,42 @@
-"""GUI test fixtures: a generated photo folder, an in-memory library, a window, no stray threads."""
+"""GUI test fixtures: generated photo folders, a real `Library`, a window, no stray threads.
+
+The window runs over a real `Library` (SQLite catalog and models in the test's app home,
+the tiny generated model as its default model, real JPEG files); the fakes are at the
+seams only: the encoder can be slowed down (`encoders`), and the trainer is a script
+that speaks its protocol (`fake_trainer`).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import shiboken6
-from memory_library import MemoryLibrary
 from PIL import Image
 from PySide6.QtCore import QObject, QThreadPool
 from pytestqt.qtbot import QtBot
 
+from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.library import Library
+from sscq_desktop.library.progress import run_job
+from sscq_desktop.library.retrain_request import TrainerJob
+from sscq_desktop.library.retrainer import TrainerCommand
 from sscq_desktop.model.artifact import ModelArtifact
-from sscq_desktop.paths import app_paths
+from sscq_desktop.model.encoder import EncodedBatch, OnnxEncoder
+from sscq_desktop.paths import DEFAULT_MODEL_ENV, app_paths
 from sscq_desktop.ui.main_window import MainWindow
 from sscq_desktop.ui.settings import AppSettings
 from sscq_desktop.ui.tasks import TaskRunner
+
+FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 
 
 def write_photo(path: Path, seed: int, size: tuple[int, int] = (200, 150)) -> Path:
@@ -47,6 +63,20 @@ def write_resized_copy(src: Path, dest: Path, scale: float = 0.5) -> Path:
     return dest
 
 
+def age(*folders: Path, seconds: float = 3_600.0) -> None:
+    """Date every file below `folders` back by `seconds`.
+
+    A watched library leaves files modified in the last seconds for later (they may
+    still be being written): aged files added to it are indexed in one go, so one
+    ``ingest_did_finish`` means all of them are in.
+    """
+    then = time.time() - seconds
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                os.utime(path, (then, then))
+
+
 @pytest.fixture
 def photo_folders(tmp_path: Path) -> tuple[Path, Path]:
     """Two folders of real JPEGs; ``a/beach.jpg`` has a resized copy in each folder."""
@@ -59,12 +89,105 @@ def photo_folders(tmp_path: Path) -> tuple[Path, Path]:
     for i in range(8):
         write_photo(a / f"a_{i:02d}.jpg", seed=100 + i)
         write_photo(b / f"b_{i:02d}.jpg", seed=200 + i)
+    age(a, b)
     return a, b
 
 
+def write_grid_photo(path: Path, seed: int, size: tuple[int, int] = (96, 64)) -> Path:
+    """A JPEG of a random 4 x 4 colour grid filling the frame, with mild noise.
+
+    Unlike `write_photo`'s (a grid beside a black band), these photos stay told apart
+    by the tiny model under the strong edits of the library's model check.
+    """
+    rng = np.random.default_rng(seed)
+    grid = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+    image = Image.fromarray(grid).resize(size, Image.Resampling.NEAREST)
+    noise = rng.integers(-6, 7, (size[1], size[0], 3))
+    noisy = np.clip(np.asarray(image, dtype=np.int16) + noise, 0, 255)
+    Image.fromarray(noisy.astype(np.uint8)).save(path, quality=95)
+    return path
+
+
+class Encoders:
+    """The library's encoder factory: real onnxruntime encoders, optionally slowed.
+
+    Attributes:
+        delay_s: Seconds each encoder call waits first (a test watching an ingest run).
+    """
+
+    def __init__(self) -> None:
+        self.delay_s = 0.0
+
+    def __call__(self, artifact: ModelArtifact) -> _SlowableEncoder:
+        return _SlowableEncoder(
+            OnnxEncoder(artifact, device="cpu", intra_op_threads=1), self
+        )
+
+
+class _SlowableEncoder:
+    def __init__(self, inner: OnnxEncoder, owner: Encoders) -> None:
+        self._inner = inner
+        self._owner = owner
+
+    @property
+    def metadata(self) -> Any:
+        return self._inner.metadata
+
+    @property
+    def provider_name(self) -> str:
+        return self._inner.provider_name
+
+    def encode(self, images: npt.NDArray[np.uint8]) -> EncodedBatch:
+        if self._owner.delay_s:
+            time.sleep(self._owner.delay_s)
+        return self._inner.encode(images)
+
+
 @pytest.fixture
-def library(tiny_artifact: ModelArtifact) -> MemoryLibrary:
-    return MemoryLibrary(tiny_artifact, models_dir=app_paths().ensure().models_dir)
+def encoders() -> Encoders:
+    return Encoders()
+
+
+@pytest.fixture
+def library(
+    tiny_artifact: ModelArtifact,
+    encoders: Encoders,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Library]:
+    """A real library in the test's app home; the tiny model is its default model."""
+    monkeypatch.setenv(DEFAULT_MODEL_ENV, str(tiny_artifact.path))
+    lib = Library(
+        app_paths(),
+        encoder_factory=encoders,
+        ingest_options=IngestOptions(workers=2, batch_size=8),
+    )
+    assert lib.active_model_id == tiny_artifact.model_id
+    yield lib
+    lib.close()
+
+
+def index_directly(library: Library, *folders: Path) -> None:
+    """Add `folders` and index them with the library alone (no window involved)."""
+    for folder in folders:
+        library.add_folder(folder)
+    run_job(library.update())
+
+
+def fake_trainer(*args: str) -> TrainerCommand:
+    """The trainer command of `fake_trainer.py`: events, then a tiny model, for a job.
+
+    Args:
+        args: More of its options (``--step-s``, ``--crash-at``, ``--seed``...).
+    """
+
+    def command(job: TrainerJob) -> list[str]:
+        steps = job.request.max_steps or 5
+        return [
+            sys.executable, str(FAKE_TRAINER), "--out", str(job.model_path),
+            "--model-id", job.model_id, "--steps", str(steps), *args,
+        ]  # fmt: skip
+
+    return command
 
 
 @pytest.fixture
@@ -126,9 +249,8 @@ def _no_dangling_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def window(
-    qtbot: QtBot, library: MemoryLibrary, runner: TaskRunner
-) -> Iterator[MainWindow]:
+def window(qtbot: QtBot, library: Library, runner: TaskRunner) -> Iterator[MainWindow]:
+    """The app's window over `library`, folders watched (once indexing starts)."""
     win = MainWindow(
         library, runner, AppSettings(first_run_done=True, thumbnail_size=96)
     )
@@ -136,29 +258,6 @@ def window(
     win.show()
     yield win
     win.shutdown()
-
-
-@pytest.fixture
-def real_window(
-    qtbot: QtBot, tiny_artifact: ModelArtifact, runner: TaskRunner
-) -> Iterator[MainWindow]:
-    """A window over the real `Library` (through `LibraryAdapter`), the tiny model active."""
-    from sscq_desktop.library.library import Library
-    from sscq_desktop.ui.library_adapter import LibraryAdapter
-
-    library = Library(app_paths())
-    record = library.import_model(tiny_artifact.path)
-    library.switch_model(record.model_id)
-    win = MainWindow(
-        LibraryAdapter(library),
-        runner,
-        AppSettings(first_run_done=True, thumbnail_size=96),
-    )
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
-    library.close()
 
 
 def gallery_names(window: MainWindow) -> set[str]:

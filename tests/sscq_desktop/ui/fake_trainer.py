@@ -1,6 +1,10 @@
 """A stand-in for `python -m training train`: trainer events, then a tiny artifact.
 
-Usage: fake_trainer.py --out PATH [--steps N] [--step-s S] [--crash-at N]
+Usage: fake_trainer.py --out PATH [--model-id ID] [--steps N] [--step-s S]
+[--crash-at N] [--seed N] [--collapsed]
+
+The library runs it as its trainer (a `TrainerCommand`, see ``conftest.fake_trainer``):
+the seam between the app and the trainer's child process.
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-from tiny_model import make_tiny_artifact
-
 from sscq_desktop.model.trainer_events import (
     DoneEvent,
     EpochEndEvent,
@@ -22,13 +24,22 @@ from sscq_desktop.model.trainer_events import (
     to_json_line,
 )
 
+# tests/ holds tiny_model; added once the app's package is imported, so that the
+# folder tests/sscq_desktop cannot stand in for it.
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+
+from tiny_model import make_tiny_artifact
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
+    parser.add_argument("--model-id", default="")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--step-s", type=float, default=0.0)
     parser.add_argument("--crash-at", type=int, default=-1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--collapsed", action="store_true")
     args = parser.parse_args()
 
     def emit(event: TrainerEvent) -> None:
@@ -53,7 +64,10 @@ def main() -> int:
         )
     emit(EpochEndEvent(epoch=1, step=args.steps))
     make_tiny_artifact(
-        Path(args.out), model_id=f"trained-{int(time.time() * 1000)}", seed=1
+        Path(args.out),
+        model_id=args.model_id or f"trained-{int(time.time() * 1000)}",
+        seed=args.seed,
+        collapsed=args.collapsed,
     )
     emit(DoneEvent(steps=args.steps, export={"artifact": args.out}))
     return 0

@@ -11,10 +11,10 @@ from pathlib import Path
 import platformdirs
 import pytest
 from conftest import gallery_names, write_photo
-from memory_library import MemoryLibrary
 from pytestqt.qtbot import QtBot
 
 from sscq_desktop import app
+from sscq_desktop.library.library import Library
 from sscq_desktop.paths import AppPaths, app_paths
 from sscq_desktop.ui.first_run_dialog import FirstRunDialog
 from sscq_desktop.ui.main_window import MainWindow
@@ -31,7 +31,7 @@ def paths() -> AppPaths:
 
 @pytest.fixture
 def new_user_window(
-    qtbot: QtBot, library: MemoryLibrary, runner: TaskRunner
+    qtbot: QtBot, library: Library, runner: TaskRunner
 ) -> Iterator[MainWindow]:
     """A window as on the very first start: no folder chosen yet."""
     win = MainWindow(library, runner, AppSettings(thumbnail_size=96))
@@ -159,8 +159,6 @@ def test_main_starts_and_quits_cleanly_on_first_start(tmp_path: Path) -> None:
 def test_main_indexes_a_folder_given_on_the_command_line(
     tiny_artifact_factory: object, photo_folders: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    from sscq_desktop.library.library import Library
-
     home = tmp_path / "home"
     a, _ = photo_folders
     with Library(app_paths(home)) as library:
@@ -177,7 +175,6 @@ def test_app_log_escapes_control_characters_in_names(
 ) -> None:
     # A root named with ESC and a newline goes offline: the scan of the folder given
     # logs "<root> is offline" into app.log, where the name must not forge a line.
-    from sscq_desktop.library.library import Library
     from sscq_desktop.library.progress import run_job
 
     home = tmp_path / "home"

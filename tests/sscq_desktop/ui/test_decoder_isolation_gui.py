@@ -21,7 +21,6 @@ from sscq_desktop.library.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.paths import app_paths
-from sscq_desktop.ui.library_adapter import LibraryAdapter
 from sscq_desktop.ui.main_window import MainWindow
 from sscq_desktop.ui.settings import AppSettings
 from sscq_desktop.ui.tasks import TaskRunner
@@ -43,7 +42,7 @@ def trapped_window(
     record = library.import_model(tiny_artifact.path)
     library.switch_model(record.model_id)
     win = MainWindow(
-        LibraryAdapter(library),
+        library,
         runner,
         AppSettings(first_run_done=True, thumbnail_size=96, watch_folders=False),
     )

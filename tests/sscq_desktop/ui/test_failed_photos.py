@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from broken_files import break_in_place, repair_in_place
-from conftest import gallery_names, index_folders, write_photo
+from conftest import age, gallery_names, index_folders, write_photo
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.modeltest import ModelTester
@@ -15,7 +15,6 @@ from pytestqt.qtbot import QtBot
 
 from sscq_desktop.ui.failed_photos_dialog import FailedPhotosDialog
 from sscq_desktop.ui.failed_photos_model import FAILED_PHOTO_ROLE, FailedPhotosModel
-from sscq_desktop.ui.library_backend import FailedPhoto
 from sscq_desktop.ui.main_window import MainWindow
 
 SCREENSHOT_ENV = "SSCQ_TEST_SCREENSHOT"  # set to a .png path to keep a picture of it
@@ -29,16 +28,14 @@ def folder_with_broken_photo(tmp_path: Path) -> tuple[Path, bytes]:
     for i in range(4):
         write_photo(folder / f"p_{i}.jpg", seed=300 + i)
     good = break_in_place(write_photo(folder / "broken.jpg", seed=399))
+    age(folder)
     return folder, good
 
 
 def test_failed_photos_model_keeps_its_rows_when_unchanged(qtbot: QtBot) -> None:
     model = FailedPhotosModel()
     ModelTester(qtbot).check(model)
-    photos = [
-        FailedPhoto(Path("/a/x.jpg"), "truncated"),
-        FailedPhoto(Path("/b/y.png"), "?"),
-    ]
+    photos = [(Path("/a/x.jpg"), "truncated"), (Path("/b/y.png"), "?")]
     assert model.set_photos(photos)
     assert not model.set_photos(list(photos))  # no reset: selection and scroll stay
     assert model.columnCount() == 3 and model.rowCount() == 2
@@ -48,21 +45,21 @@ def test_failed_photos_model_keeps_its_rows_when_unchanged(qtbot: QtBot) -> None
 
 
 def test_dialog_lists_the_broken_file_and_retry_all_indexes_it_once_repaired(
-    qtbot: QtBot, real_window: MainWindow, folder_with_broken_photo: tuple[Path, bytes]
+    qtbot: QtBot, window: MainWindow, folder_with_broken_photo: tuple[Path, bytes]
 ) -> None:
     folder, good = folder_with_broken_photo
     broken = folder / "broken.jpg"
-    index_folders(qtbot, real_window, folder)
-    assert gallery_names(real_window) == {f"p_{i}.jpg" for i in range(4)}
-    button = real_window.status_bar.failed_button
-    qtbot.waitUntil(lambda: real_window.failed_count == 1, timeout=10_000)
+    index_folders(qtbot, window, folder)
+    assert gallery_names(window) == {f"p_{i}.jpg" for i in range(4)}
+    button = window.status_bar.failed_button
+    qtbot.waitUntil(lambda: window.failed_count == 1, timeout=10_000)
     assert button.isVisible() and button.text() == "1 photo could not be read"
     # The folder list and the line above the grid count indexed photos only.
-    assert [f.photo_count for f in real_window.folders_panel.folders] == [4]
-    assert real_window.gallery_count.text() == "4 photos"
+    assert [f.photo_count for f in window.folders_panel.folders] == [4]
+    assert window.gallery_count.text() == "4 photos"
 
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    dialog = real_window.failed_photos.dialog
+    dialog = window.failed_photos.dialog
     assert isinstance(dialog, FailedPhotosDialog) and dialog.isVisible()
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=10_000)
     table = dialog.table.model()
@@ -82,19 +79,19 @@ def test_dialog_lists_the_broken_file_and_retry_all_indexes_it_once_repaired(
     _save_screenshot(dialog)
 
     repair_in_place(broken, good)  # same size and mtime: no scan would notice
-    assert real_window.backend.failed_count() == 1
-    with qtbot.waitSignal(real_window.failed_photos.retry_did_finish, timeout=30_000):
+    assert window.library.count_errors() == 1
+    with qtbot.waitSignal(window.failed_photos.retry_did_finish, timeout=30_000):
         qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "broken.jpg" in gallery_names(real_window), timeout=30_000)
-    qtbot.waitUntil(lambda: real_window.failed_count == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: "broken.jpg" in gallery_names(window), timeout=30_000)
+    qtbot.waitUntil(lambda: window.failed_count == 0, timeout=10_000)
     assert not button.isVisible()
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 0, timeout=10_000)
     assert dialog.summary_label.text() == "Every photo in the library could be read."
     assert not dialog.retry_button.isEnabled()
-    assert real_window.watching  # Retry all handed the writer lane back to the watcher
+    assert window.watching  # Retry all ran on the watch loop: it never stopped
 
 
-def test_menu_opens_one_dialog_and_retry_all_tries_again_in_memory(
+def test_menu_opens_one_dialog_and_retry_all_keeps_what_still_fails(
     qtbot: QtBot, window: MainWindow, folder_with_broken_photo: tuple[Path, bytes]
 ) -> None:
     folder, good = folder_with_broken_photo
@@ -119,12 +116,12 @@ def test_menu_opens_one_dialog_and_retry_all_tries_again_in_memory(
         str(folder / "broken.jpg"),
     ]
 
-    (folder / "broken.jpg").write_bytes(good)
+    repair_in_place(folder / "broken.jpg", good)  # only a retry reads it again
     with qtbot.waitSignal(window.failed_photos.retry_did_finish, timeout=30_000):
         dialog.retry_button.click()
     qtbot.waitUntil(lambda: window.failed_count == 1, timeout=10_000)
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=10_000)
-    assert dialog.model.photos[0].path.name == "also_broken.png"
+    assert dialog.model.photos[0][0].name == "also_broken.png"
     assert dialog.summary_label.text().startswith("1 photo could not be read")
     # The gallery refreshes on its own schedule (a read task after the retry's write).
     qtbot.waitUntil(lambda: "broken.jpg" in gallery_names(window), timeout=10_000)
@@ -165,7 +162,7 @@ def test_dialog_says_how_many_it_leaves_out_past_its_limit(
     for i in range(3):
         (folder / f"junk_{i}.jpg").write_bytes(b"junk")
     index_folders(qtbot, window, folder)
-    dialog = FailedPhotosDialog(window.backend, window.runner, limit=2, parent=window)
+    dialog = FailedPhotosDialog(window.library, window.runner, limit=2, parent=window)
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=10_000)
     text = dialog.summary_label.text()
     assert text.startswith("4 photos could not be read")
@@ -200,7 +197,7 @@ def test_the_open_dialog_reloads_only_when_the_failures_change(
         window.refresh_library()
     assert reloads == []  # nothing changed: the list is not read again
 
-    (folder / "broken.jpg").write_bytes(good)
+    repair_in_place(folder / "broken.jpg", good)  # only a retry reads it again
     with qtbot.waitSignal(window.failed_photos.retry_did_finish, timeout=30_000):
         dialog.retry_button.click()
     qtbot.waitUntil(

@@ -1,14 +1,17 @@
+"""The main window over a real library: indexing, searches, pastes, duplicates, preview."""
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from conftest import index_folders, write_photo, write_resized_copy
-from memory_library import MemoryLibrary
+from conftest import Encoders, index_folders, write_photo, write_resized_copy
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from pytestqt.qtbot import QtBot
 
+from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.library import Library
 from sscq_desktop.ui.main_window import MainWindow
 
 
@@ -21,7 +24,9 @@ def test_window_opens_and_indexes_the_folder(
     assert [f.photo_count for f in window.folders_panel.folders] == [10]
     assert "10 photos" in window.folders_panel.list_widget.item(0).text()
     assert "10 photos indexed" in window.status_bar.progress_label.text()
-    assert "tiny-test-model" in window.status_bar.model_label.text()
+    assert window.status_bar.model_label.text() == (
+        "Default model: tiny-test-model (32 bits)"
+    )
     assert window.status_bar.provider_label.text() == "CPU"
 
 
@@ -85,14 +90,29 @@ def test_pasted_image_yields_results(
     a, _ = photo_folders
     index_folders(qtbot, window, a)
     QGuiApplication.clipboard().setImage(QImage(str(a / "a_05.jpg")))
-    with qtbot.waitSignal(
-        window.results_panel.results_ready, timeout=10_000
-    ) as blocker:
+    panel = window.results_panel
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
         window.paste_action.trigger()
     assert blocker.args[0][0].path == a / "a_05.jpg"
+    query = panel.query
+    assert query is not None and query.pasted is not None
+    assert query.path is None  # pixels go to the library as pixels: no file
+    assert query.pasted.pixels.shape == (150, 200, 3)
+    assert panel.query_label.text() == "Similar to the pasted image"
+    assert panel.query_icon.pixmap().width() == 112  # its small copy, fitted
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as again:
+        panel.set_threshold(0.5)  # the pixels are kept to search again
+    assert again.args[0] and again.args[0][0].path == a / "a_05.jpg"
 
 
-def test_pasted_images_are_deleted_when_replaced_and_on_close(
+def _encoded(path: Path) -> QMimeData:
+    """A photo's encoded bytes, as another app offers them to a paste or a drop."""
+    mime = QMimeData()
+    mime.setData("image/jpeg", path.read_bytes())
+    return mime
+
+
+def test_pasted_files_are_deleted_when_replaced_and_on_close(
     qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
 ) -> None:
     a, _ = photo_folders
@@ -100,10 +120,10 @@ def test_pasted_images_are_deleted_when_replaced_and_on_close(
     panel = window.results_panel
 
     def paste(name: str) -> Path:
-        QGuiApplication.clipboard().setImage(QImage(str(a / name)))
+        mime = _encoded(a / name)  # what the clipboard holds (kept by the test)
         with qtbot.waitSignal(panel.results_ready, timeout=10_000):
-            window.paste_action.trigger()
-        assert panel.query is not None
+            assert window.search_mime(mime)
+        assert panel.query is not None and panel.query.path is not None
         return panel.query.path
 
     first = paste("a_05.jpg")
@@ -116,8 +136,13 @@ def test_pasted_images_are_deleted_when_replaced_and_on_close(
         window.search_by_file(a / "a_01.jpg")  # a real file replaces the pasted one
     assert not second.exists()
     third = paste("a_07.jpg")
+    QGuiApplication.clipboard().setImage(QImage(str(a / "a_02.jpg")))
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        window.paste_action.trigger()  # pixels replace it, and write no file
+    assert not third.exists() and list(third.parent.iterdir()) == []
+    fourth = paste("a_04.jpg")
     window.close()
-    assert not third.exists() and not third.parent.exists()
+    assert not fourth.exists() and not fourth.parent.exists()
 
 
 def test_threshold_and_folder_scope_filter_results(
@@ -129,12 +154,12 @@ def test_threshold_and_folder_scope_filter_results(
     with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
         window.search_by_file(a / "beach.jpg")
     everything = blocker.args[0]
-    assert {h.folder for h in everything} == {a, b}
+    assert {h.path.parent for h in everything} == {a, b}
 
     with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
         panel.set_scope(b)
     scoped = blocker.args[0]
-    assert scoped and {h.folder for h in scoped} == {b}
+    assert scoped and {h.path.parent for h in scoped} == {b}
     assert scoped[0].path == b / "beach_copy.jpg"
 
     with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
@@ -143,23 +168,27 @@ def test_threshold_and_folder_scope_filter_results(
     strict = blocker.args[0]
     assert 0 < len(strict) < len(everything)
     assert all(h.score >= 0.5 for h in strict)
-    assert {h.path.name for h in strict} >= {
-        "beach.jpg",
-        "beach_small.jpg",
-        "beach_copy.jpg",
-    }
+    names = {h.path.name for h in strict}
+    assert names >= {"beach_small.jpg", "beach_copy.jpg"}
+    assert "beach.jpg" not in names  # a library file is not its own result
     assert panel.model.rowCount() == len(strict)
 
 
 def test_latest_query_wins(
-    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path], tmp_path: Path
 ) -> None:
     a, _ = photo_folders
     index_folders(qtbot, window, a)
+    outside = tmp_path / "outside"  # a library file is not among its own results
+    outside.mkdir()
+    queries = [
+        write_resized_copy(a / f"a_{i:02d}.jpg", outside / f"q_{i}.jpg", 0.8)
+        for i in range(5)
+    ]
     panel = window.results_panel
     with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
-        for i in range(5):
-            window.search_by_file(a / f"a_{i:02d}.jpg")
+        for query in queries:
+            window.search_by_file(query)
     qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
     assert blocker.args[0][0].path == a / "a_04.jpg"
     assert panel.model.hits[0].path == a / "a_04.jpg"
@@ -185,19 +214,20 @@ def test_deleted_folder_is_shown_not_fatal(
 def test_new_photo_is_picked_up_by_rescan_and_pause_resume(
     qtbot: QtBot,
     window: MainWindow,
-    library: MemoryLibrary,
+    library: Library,
+    encoders: Encoders,
     photo_folders: tuple[Path, Path],
 ) -> None:
     a, _ = photo_folders
     index_folders(qtbot, window, a)
     for i in range(20):
         write_photo(a / f"new_{i}.jpg", seed=900 + i)
-    library.batch = 2
-    library.ingest_delay_s = 0.01
-    with qtbot.waitSignal(window.ingest_did_finish, timeout=30_000):
-        window.start_indexing()
+    library.ingest_options = IngestOptions(workers=2, batch_size=2)
+    encoders.delay_s = 0.1  # ten batches: a second or more to pause in
+    with qtbot.waitSignal(window.ingest_did_finish, timeout=60_000):
+        window.rescan()
         qtbot.waitUntil(
-            lambda: window.status_bar.pause_button.isVisible(), timeout=5_000
+            lambda: window.status_bar.pause_button.isVisible(), timeout=30_000
         )
         window.status_bar.pause_button.click()
         assert window.status_bar.pause_button.text() == "Resume"
@@ -216,8 +246,8 @@ def test_gallery_sorts_by_name_and_folder(
     assert names == sorted(names, key=str.lower)
     with qtbot.waitSignal(window.index_did_change, timeout=10_000):
         window.sort_combo.setCurrentIndex(window.sort_combo.findData("folder"))
-    folders = [p.folder for p in window.gallery_model.photos]
-    assert folders == sorted(folders, key=str)
+    folders = [p.path.parent for p in window.gallery_model.photos]  # the roots
+    assert folders == sorted(folders, key=str) and len(set(folders)) == 2
     assert window.settings.gallery_sort == "folder"
 
 

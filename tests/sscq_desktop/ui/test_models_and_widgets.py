@@ -1,14 +1,31 @@
+"""Qt models and small widgets over the library's records, without a window."""
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
 
+import pytest
+from conftest import index_directly, write_photo
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImageReader
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from sscq_desktop.library.image_loader import ImageLoadError
+from sscq_desktop.library.library import Library
+from sscq_desktop.library.model_manager import NoModelError
+from sscq_desktop.library.records import (
+    FolderId,
+    FolderOverview,
+    PhotoId,
+    PhotoRecord,
+    SearchHit,
+)
+from sscq_desktop.library.retrain import RetrainError
+from sscq_desktop.model.artifact import ArtifactError
+from sscq_desktop.model.encoder import EncoderError, ModelOutputError
 from sscq_desktop.ui.errors import user_message
 from sscq_desktop.ui.folders_panel import FoldersPanel
 from sscq_desktop.ui.gallery_model import (
@@ -17,103 +34,115 @@ from sscq_desktop.ui.gallery_model import (
     plan_gallery_update,
     sort_photos,
 )
-from sscq_desktop.ui.library_backend import (
-    FolderState,
-    Hit,
-    LibraryBackend,
-    Photo,
-    ThumbnailInfo,
-)
 from sscq_desktop.ui.loss_plot import LossPlot
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.results_model import ResultsModel, format_score
-from sscq_desktop.ui.status_bar import format_eta
+from sscq_desktop.ui.status_bar import StatusBar, format_eta
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 
-class _Thumbnails:
-    """The one part of `LibraryBackend` a `ThumbnailLoader` uses: where thumbnails are."""
-
-    def __init__(self, files: dict[Path, Path] | None = None) -> None:
-        self.files = files or {}
-
-    def thumbnail(self, path: Path) -> ThumbnailInfo:
-        file = self.files.get(path)
-        return (
-            ThumbnailInfo("unknown") if file is None else ThumbnailInfo("ready", file)
-        )
-
-    def render_image(self, path: Path, *, max_side: int) -> object:
-        raise AssertionError("a photo's thumbnail is never decoded from the photo")
+@pytest.fixture
+def loader(library: Library) -> Iterator[ThumbnailLoader]:
+    """The real library's thumbnails, loaded inline (any other file: a placeholder)."""
+    yield ThumbnailLoader(library, sync=True)
 
 
-def _loader(files: dict[Path, Path] | None = None) -> ThumbnailLoader:
-    return ThumbnailLoader(cast(LibraryBackend, _Thumbnails(files)), sync=True)
+def _photo(
+    photo_id: int, path: str, *, folder: int = 1, mtime_ns: int = 0
+) -> PhotoRecord:
+    return PhotoRecord(
+        PhotoId(photo_id), FolderId(folder), Path(path), 1_000, mtime_ns,
+        f"key{photo_id}", 96, 64, None, "ok", None,
+    )  # fmt: skip
 
 
-def _photos() -> list[Photo]:
+def _photos() -> list[PhotoRecord]:
     return [
-        Photo(1, Path("/b/zeta.jpg"), Path("/b"), 10.0),
-        Photo(2, Path("/a/Alpha.jpg"), Path("/a"), 30.0),
-        Photo(3, Path("/a/beta.jpg"), Path("/a"), 20.0),
+        _photo(1, "/b/zeta.jpg", folder=2, mtime_ns=10),
+        _photo(2, "/a/Alpha.jpg", mtime_ns=30),
+        _photo(3, "/a/beta.jpg", mtime_ns=20),
     ]
 
 
 def test_sort_photos_by_date_name_and_folder() -> None:
     # Date, name and folder orders all differ (so a swapped key fails), names differ
     # only in case from their byte order, and 2 and 4 tie on date and on folder (given
-    # in the wrong order, so a missing tie-break by name fails).
+    # in the wrong order, so a missing tie-break by name fails). The roots' ids are not
+    # in the roots' order: sorting by folder id fails too.
+    roots = {FolderId(1): Path("/b"), FolderId(2): Path("/a"), FolderId(3): Path("/c")}
     photos = [
-        Photo(4, Path("/a/date.jpg"), Path("/a"), 20.0),
-        Photo(3, Path("/b/banana.jpg"), Path("/b"), 10.0),
-        Photo(1, Path("/c/apple.jpg"), Path("/c"), 30.0),
-        Photo(2, Path("/a/Cherry.jpg"), Path("/a"), 20.0),
+        _photo(4, "/a/date.jpg", folder=2, mtime_ns=20),
+        _photo(3, "/b/banana.jpg", folder=1, mtime_ns=10),
+        _photo(1, "/c/apple.jpg", folder=3, mtime_ns=30),
+        _photo(2, "/a/Cherry.jpg", folder=2, mtime_ns=20),
     ]
-    assert [p.photo_id for p in sort_photos(photos, "date")] == [1, 2, 4, 3]
-    assert [p.photo_id for p in sort_photos(photos, "name")] == [1, 3, 2, 4]
-    assert [p.photo_id for p in sort_photos(photos, "folder")] == [2, 4, 3, 1]
+    assert [p.id for p in sort_photos(photos, "date", roots=roots)] == [1, 2, 4, 3]
+    assert [p.id for p in sort_photos(photos, "name", roots=roots)] == [1, 3, 2, 4]
+    assert [p.id for p in sort_photos(photos, "folder", roots=roots)] == [2, 4, 3, 1]
 
 
-def test_gallery_model_without_a_view(qtbot: QtBot) -> None:
-    loader = _loader()
+def test_gallery_model_without_a_view(qtbot: QtBot, loader: ThumbnailLoader) -> None:
     model = GalleryModel(loader, thumbnail_size=64)
     model.set_photos(_photos())
     assert model.rowCount() == 3
     index = model.index(1)
     assert index.data() == "Alpha.jpg"
-    assert index.data(PHOTO_ROLE).photo_id == 2
+    assert index.data(PHOTO_ROLE).id == 2
     assert index.data(Qt.ItemDataRole.DecorationRole) is not None  # placeholder
     assert model.row_of(Path("/b/zeta.jpg")) == 0
 
 
 def test_results_model_shows_scores_and_gets_thumbnails(
-    qtbot: QtBot, tmp_path: Path
+    qtbot: QtBot, library: Library, loader: ThumbnailLoader, tmp_path: Path
 ) -> None:
-    image = QImage(300, 200, QImage.Format.Format_RGB32)
-    image.fill(Qt.GlobalColor.darkCyan)
-    cached = tmp_path / "cache" / "x-thumbnail.jpg"  # what the library's ingest wrote
-    cached.parent.mkdir()
-    assert image.save(str(cached))
-    path = tmp_path / "x.png"  # the photo itself: never read by the GUI
-    loader = _loader({path: cached})
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    path = write_photo(folder / "x.jpg", seed=8, size=(300, 200))
+    index_directly(library, folder)
+    photo = library.photo_by_path(path)
+    status = library.thumbnail_status(path)
+    assert photo is not None and status.path is not None
+    cached = QImageReader(str(status.path)).size()  # what the library's ingest wrote
     model = ResultsModel(loader, thumbnail_size=64)
-    model.set_hits([Hit(1, path, tmp_path, 0.5, 0.934)])
-    assert model.index(0).data() == "x.png\n93% similar"
+    model.set_hits([SearchHit(photo.id, path, 0.5, "tiny-test-model", 0.934)])
+    assert model.index(0).data() == "x.jpg\n93% similar"
+    assert "offline" not in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     with qtbot.waitSignal(model.dataChanged, timeout=2_000):
         model.index(0).data(Qt.ItemDataRole.DecorationRole)  # asks for the thumbnail
     pix = model.index(0).data(Qt.ItemDataRole.DecorationRole)
-    assert (pix.width(), pix.height()) == (64, 42)
+    assert pix.width() == 64  # fitted, not a 64 x 64 placeholder
+    assert abs(pix.height() - 64 * cached.height() / cached.width()) <= 1
+    assert pix.toImage().pixelColor(32, pix.height() // 2) != QColor(0, 0, 0, 0)
+    model.set_hits([SearchHit(photo.id, path, 0.5, "tiny-test-model", 0.9, True)])
+    assert "folder is offline" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
 
 
-def test_folders_panel_marks_missing_folders(qtbot: QtBot) -> None:
+def test_folders_panel_marks_offline_folders(qtbot: QtBot) -> None:
     panel = FoldersPanel()
     qtbot.addWidget(panel)
     panel.set_folders(
-        [FolderState(Path("/p/a"), 3), FolderState(Path("/p/b"), 1, "missing", "gone")]
+        [
+            FolderOverview(FolderId(1), Path("/p/a"), 3),
+            FolderOverview(FolderId(2), Path("/p/b"), 1, "not found (unplugged)"),
+        ]
     )
     assert panel.list_widget.item(0).text() == "a  —  3 photos"
-    assert "offline, photos kept" in panel.list_widget.item(1).text()
-    assert "gone" in panel.list_widget.item(1).toolTip()
+    assert panel.list_widget.item(1).text() == "b  —  1 photo  (offline, photos kept)"
+    tip = panel.list_widget.item(1).toolTip()
+    assert "/p/b is offline: not found (unplugged). Its photos are kept" in tip
+    assert "offline" not in panel.list_widget.item(0).toolTip()
+
+
+def test_status_bar_names_the_model_and_says_when_there_is_none(
+    qtbot: QtBot, library: Library
+) -> None:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    bar.set_model(library.active_model(), "CPU")
+    assert bar.model_label.text() == "Default model: tiny-test-model (32 bits)"
+    assert bar.provider_label.text() == "CPU"
+    bar.set_model(None, "")
+    assert bar.model_label.text().startswith("No model")
 
 
 def test_loss_plot_paints(qtbot: QtBot) -> None:
@@ -144,11 +173,29 @@ def test_formatting() -> None:
 def test_user_messages_never_show_a_traceback() -> None:
     missing = FileNotFoundError(2, "No such file", "/photos/gone")
     assert "/photos/gone is no longer there" in user_message(missing)
-    ArtifactError = type("ArtifactError", (ValueError,), {})
     assert user_message(ArtifactError("codebooks contain NaN")).startswith(
-        "The model file cannot be used"
+        "The model file cannot be used: codebooks contain NaN."
     )
+    assert user_message(ImageLoadError("truncated")) == (
+        "The image cannot be opened: truncated."
+    )
+    bad_output = ModelOutputError("m", "NaN in its embedding")  # an EncoderError
+    assert user_message(bad_output).startswith("The model could not run:")
+    assert user_message(EncoderError("boom")) == "The model could not run: boom"
+    assert user_message(RetrainError("the trainer exited with code 3")) == (
+        "Training failed: the trainer exited with code 3. The active model is "
+        "unchanged."
+    )
+    assert user_message(NoModelError("none")).startswith("There is no model")
     assert "Traceback" not in user_message(RuntimeError("boom"))
+
+
+def test_user_messages_go_by_class_not_by_name() -> None:
+    # The library's exceptions are told apart by their classes: another module's
+    # exception that only shares a name is not a model file problem.
+    lookalike = type("ArtifactError", (RuntimeError,), {})
+    assert user_message(lookalike("x")) == "Something went wrong: x"
+    assert issubclass(ArtifactError, ValueError)  # checked before plain ValueErrors
 
 
 class _Emitter(QObject):
@@ -171,8 +218,8 @@ def test_pyside_release_does_not_leak_true_on_emit(qtbot: QtBot) -> None:
     assert abs(sys.getrefcount(True) - before) < 50
 
 
-def _p(i: int, mtime: float = 0.0) -> Photo:
-    return Photo(i, Path(f"/a/{i:03d}.jpg"), Path("/a"), mtime)
+def _p(i: int, mtime_ns: int = 0) -> PhotoRecord:
+    return _photo(i, f"/a/{i:03d}.jpg", mtime_ns=mtime_ns)
 
 
 def test_gallery_update_plans_row_edits() -> None:
@@ -181,20 +228,20 @@ def test_gallery_update_plans_row_edits() -> None:
     plan = plan_gallery_update(base, new)
     assert not plan.reset
     assert plan.removals == [(4, 4)]
-    assert [(row, [p.photo_id for p in run]) for row, run in plan.insertions] == [
+    assert [(row, [p.id for p in run]) for row, run in plan.insertions] == [
         (2, [20, 21]),
         (11, [22]),
     ]
     assert plan_gallery_update(base, list(base)).is_empty
     assert plan_gallery_update(base, base[::-1]).reset  # a new sort order
-    moved = plan_gallery_update(base, [_p(0, mtime=5.0)] + base[1:])
+    moved = plan_gallery_update(base, [_p(0, mtime_ns=5)] + base[1:])
     assert moved.removals == [(0, 0)] and [r for r, _ in moved.insertions] == [0]
 
 
 def test_gallery_model_applies_updates_row_by_row(
-    qtbot: QtBot, qtmodeltester: ModelTester
+    qtbot: QtBot, qtmodeltester: ModelTester, loader: ThumbnailLoader
 ) -> None:
-    model = GalleryModel(_loader(), thumbnail_size=64)
+    model = GalleryModel(loader, thumbnail_size=64)
     qtmodeltester.check(model)
     base = [_p(i) for i in range(10)]
     model.set_photos(base)

@@ -93,6 +93,26 @@ def test_writes_are_serialised(qtbot: QtBot, runner: TaskRunner) -> None:
     assert peak[0] == 1
 
 
+def test_a_long_job_holds_up_neither_reads_nor_writes(
+    qtbot: QtBot, runner: TaskRunner
+) -> None:
+    release = threading.Event()
+    done: list[str] = []
+
+    def job(ctx: TaskContext) -> None:  # a watch loop or a retraining
+        release.wait(10)
+
+    Task(job, lane="job", long_lived=True).start(runner)
+    Task(job, lane="job").start(runner)  # a second one at once (a retraining)
+    Task(lambda ctx: "read").on_success(done.append).start(runner)
+    Task(lambda ctx: "write", lane="write").on_success(done.append).start(runner)
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=5_000)
+    assert sorted(done) == ["read", "write"]
+    assert runner.active_count == 1  # the long-lived one is not pending work
+    release.set()
+    qtbot.waitUntil(lambda: runner.active_count == 0, timeout=5_000)
+
+
 def test_latest_request_drops_stale_answers() -> None:
     requests = LatestRequest()
     first = requests.next_id()

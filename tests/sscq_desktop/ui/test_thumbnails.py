@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
-from conftest import write_photo, write_resized_copy
+from conftest import index_directly, write_photo, write_resized_copy
 from PIL import Image
 from PySide6.QtCore import QMimeData, QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QImage, QImageReader, QPixmap
@@ -24,11 +24,8 @@ from pytestqt.qtbot import QtBot
 
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.model.artifact import ModelArtifact
-from sscq_desktop.paths import app_paths
+from sscq_desktop.library.renderer import RenderedImage, ThumbnailStatus
 from sscq_desktop.ui.gallery_model import GalleryModel
-from sscq_desktop.ui.library_adapter import LibraryAdapter
-from sscq_desktop.ui.library_backend import LibraryBackend, Photo, ThumbnailInfo
 from sscq_desktop.ui.main_window import MainWindow
 from sscq_desktop.ui.settings import AppSettings
 from sscq_desktop.ui.tasks import TaskRunner
@@ -68,21 +65,14 @@ def image_file_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 @pytest.fixture
-def indexed(tiny_artifact: ModelArtifact) -> Iterator[Callable[[Path], Library]]:
-    """Index a folder with the real library (no GUI involved); closed at the end."""
-    opened: list[Library] = []
+def indexed(library: Library) -> Callable[[Path], Library]:
+    """Index a folder with the real library (no GUI involved)."""
 
     def index(folder: Path) -> Library:
-        library = Library(app_paths())
-        opened.append(library)
-        library.switch_model(library.import_model(tiny_artifact.path).model_id)
-        library.add_folder(folder)
-        run_job(library.update())
+        index_directly(library, folder)
         return library
 
-    yield index
-    for library in opened:
-        library.close()
+    return index
 
 
 @pytest.fixture
@@ -96,7 +86,7 @@ def open_window(
         settings = AppSettings(
             first_run_done=True, thumbnail_size=SIZE, watch_folders=False
         )
-        window = MainWindow(LibraryAdapter(library), runner, settings)
+        window = MainWindow(library, runner, settings)
         windows.append(window)
         qtbot.addWidget(window)
         window.show()
@@ -305,81 +295,98 @@ def test_a_changed_photo_shows_its_new_thumbnail_after_ingest(
     qtbot.waitUntil(lambda: centre_of_a().blue() > 180, timeout=10_000)
 
 
-class _Thumbnails:
-    """Where thumbnails are, as a library would say; tests change it as ingest would."""
+@pytest.fixture
+def asked(library: Library, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths whose thumbnail status `library` is asked for, from now on."""
+    paths: list[Path] = []
+    status = library.thumbnail_status
 
-    def __init__(self, infos: dict[Path, ThumbnailInfo]) -> None:
-        self.infos = infos
-        self.rendered: list[Path] = []
+    def recording(path: Any) -> ThumbnailStatus:
+        paths.append(Path(path))
+        return status(path)
 
-    def thumbnail(self, path: Path) -> ThumbnailInfo:
-        return self.infos.get(path, ThumbnailInfo("unknown"))
+    monkeypatch.setattr(library, "thumbnail_status", recording)
+    return paths
 
-    def render_image(self, path: Path, *, max_side: int) -> np.ndarray:
-        self.rendered.append(path)
-        return np.full((max_side // 2, max_side, 3), 200, dtype=np.uint8)
+
+@pytest.fixture
+def rendered(library: Library, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The files `library` decodes for display (`render_image`), from now on."""
+    paths: list[Path] = []
+    render = library.render_image
+
+    def recording(path: Any, *, max_side: int) -> RenderedImage:
+        paths.append(Path(path))
+        return render(path, max_side=max_side)
+
+    monkeypatch.setattr(library, "render_image", recording)
+    return paths
+
+
+@pytest.fixture
+def pending_and_failed(library: Library, tmp_path: Path) -> tuple[Path, Path]:
+    """``waiting.jpg`` found by a scan, not read yet, and ``broken.jpg`` that failed."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    broken = root / "broken.jpg"
+    broken.write_bytes(b"corrupt: not a JPEG at all")
+    index_directly(library, root)
+    waiting = root / "waiting.jpg"
+    Image.new("RGB", (120, 90), (0, 128, 0)).save(waiting)
+    run_job(library.scan())  # found, to be read by the next ingest
+    assert library.thumbnail_status(waiting).state == "pending"
+    assert library.thumbnail_status(broken).state == "failed"
+    return waiting, broken
+
+
+def _gallery(library: Library, loader: ThumbnailLoader) -> GalleryModel:
+    """A gallery of every photo the library knows, whatever its state (by name)."""
+    model = GalleryModel(loader, thumbnail_size=64)
+    model.set_photos(sorted(library.photos(status=None), key=lambda p: p.path.name))
+    return model
 
 
 def test_pending_and_failed_placeholders_differ_and_refresh(
-    qtbot: QtBot, tmp_path: Path
+    qtbot: QtBot,
+    library: Library,
+    pending_and_failed: tuple[Path, Path],
+    rendered: list[Path],
 ) -> None:
-    cached = tmp_path / "cache.jpg"
-    Image.new("RGB", (120, 90), (0, 128, 0)).save(cached)
-    waiting, broken = tmp_path / "waiting.jpg", tmp_path / "broken.jpg"
-    backend = _Thumbnails(
-        {
-            waiting: ThumbnailInfo("pending"),
-            broken: ThumbnailInfo("failed", reason="corrupt or truncated"),
-        }
-    )
-    loader = ThumbnailLoader(cast(LibraryBackend, backend), sync=True)
-    model = GalleryModel(loader, thumbnail_size=64)
-    model.set_photos(
-        [Photo(1, waiting, tmp_path, 2.0), Photo(2, broken, tmp_path, 1.0)]
-    )
+    waiting, broken = pending_and_failed
+    loader = ThumbnailLoader(library, sync=True)
+    model = _gallery(library, loader)
+    assert [p.path for p in model.photos] == [broken, waiting]
 
-    pending, failed = _decoration(model, 0), _decoration(model, 1)
+    failed, pending = _decoration(model, 0), _decoration(model, 1)
 
     assert pending.toImage() == loader.placeholder(64).toImage()
     assert failed.toImage() == loader.placeholder(64, failed=True).toImage()
     assert pending.toImage() != failed.toImage()
-    assert "corrupt or truncated" in model.index(1).data(Qt.ItemDataRole.ToolTipRole)
-    assert "not made yet" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
-    assert backend.rendered == []  # a library photo is never decoded for display
+    ((_, reason),) = library.errors()
+    assert reason in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "not made yet" in model.index(1).data(Qt.ItemDataRole.ToolTipRole)
+    assert rendered == []  # a library photo is never decoded for display
 
-    backend.infos[waiting] = ThumbnailInfo("ready", cached)  # ingest made it
+    run_job(library.ingest())  # ingest made it
     with qtbot.waitSignal(model.dataChanged, timeout=2_000):
         loader.retry_unavailable()
-    shown = _decoration(model, 0)
+    shown = _decoration(model, 1)
     assert shown.size() == QSize(64, 48)
     assert loader.state(waiting, 64) == "ready"
+    assert rendered == []
 
 
 def test_a_refresh_asks_again_for_pending_thumbnails_only(
-    qtbot: QtBot, tmp_path: Path
+    qtbot: QtBot,
+    library: Library,
+    pending_and_failed: tuple[Path, Path],
+    asked: list[Path],
 ) -> None:
     # Each refresh (watch batch, ingest) calls `retry_unavailable`: asking again for a
     # failed thumbnail would remake it, and a remake that hangs costs a decode each time.
-    waiting, broken = tmp_path / "waiting.jpg", tmp_path / "broken.jpg"
-    backend = _Thumbnails(
-        {
-            waiting: ThumbnailInfo("pending"),
-            broken: ThumbnailInfo("failed", reason="the decoder timed out"),
-        }
-    )
-    asked: list[Path] = []
-    answer = backend.thumbnail
-
-    def thumbnail(path: Path) -> ThumbnailInfo:
-        asked.append(path)
-        return answer(path)
-
-    backend.thumbnail = thumbnail  # type: ignore[method-assign]
-    loader = ThumbnailLoader(cast(LibraryBackend, backend), sync=True)
-    model = GalleryModel(loader, thumbnail_size=64)
-    model.set_photos(
-        [Photo(1, waiting, tmp_path, 2.0), Photo(2, broken, tmp_path, 1.0)]
-    )
+    waiting, broken = pending_and_failed
+    loader = ThumbnailLoader(library, sync=True)
+    model = _gallery(library, loader)
 
     def look() -> None:  # as a view showing both rows does
         for row in range(model.rowCount()):
@@ -397,11 +404,13 @@ def test_a_refresh_asks_again_for_pending_thumbnails_only(
         assert asked == [waiting]
         assert loader.state(broken, 64) == "failed"
 
-    backend.infos[waiting] = ThumbnailInfo("failed", reason="unreadable")
+    waiting.write_bytes(b"unreadable after all")
+    run_job(library.update())  # read, and recorded as failed
     asked.clear()
     loader.retry_unavailable()
     look()
     assert asked == [waiting]
+    assert loader.state(waiting, 64) == "failed"
     asked.clear()
     with qtbot.assertNotEmitted(loader.thumbnails_reset):
         loader.retry_unavailable()  # nothing pending any more: nothing to ask
@@ -413,27 +422,31 @@ def test_a_refresh_asks_again_for_pending_thumbnails_only(
     assert asked == [broken]
 
 
-def test_forgotten_photos_are_loaded_again(qtbot: QtBot, tmp_path: Path) -> None:
-    first, second = tmp_path / "first.jpg", tmp_path / "second.jpg"
-    Image.new("RGB", (80, 80), (255, 0, 0)).save(first)
-    Image.new("RGB", (80, 40), (0, 0, 255)).save(second)
-    photo = tmp_path / "photo.jpg"
-    backend = _Thumbnails({photo: ThumbnailInfo("ready", first)})
-    loader = ThumbnailLoader(cast(LibraryBackend, backend), sync=True)
+def test_forgotten_photos_are_loaded_again(
+    qtbot: QtBot, library: Library, tmp_path: Path
+) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    photo = root / "photo.jpg"
+    Image.new("RGB", (80, 80), (255, 0, 0)).save(photo)
+    index_directly(library, root)
+    loader = ThumbnailLoader(library, sync=True)
     assert loader.thumbnail(photo, 64).size() == QSize(64, 64)
-    backend.infos[photo] = ThumbnailInfo("ready", second)  # the photo changed
+    Image.new("RGB", (80, 40), (0, 0, 255)).save(photo)  # the photo changed
+    run_job(library.update())  # and ingest made its new thumbnail
+    assert library.thumbnail_status(photo).state == "ready"
     assert loader.thumbnail(photo, 64).size() == QSize(64, 64)  # still cached
     loader.forget([photo])
     assert loader.thumbnail(photo, 64).size() == QSize(64, 32)
 
 
 def test_a_query_from_outside_is_rendered_only_when_asked(
-    qtbot: QtBot, tmp_path: Path
+    qtbot: QtBot, library: Library, tmp_path: Path, rendered: list[Path]
 ) -> None:
     outside = tmp_path / "query.png"
-    backend = _Thumbnails({})
-    loader = ThumbnailLoader(cast(LibraryBackend, backend), sync=True)
+    Image.new("RGB", (240, 120), (90, 30, 200)).save(outside)
+    loader = ThumbnailLoader(library, sync=True)
     assert loader.thumbnail(outside, 64).size() == QSize(64, 64)  # a placeholder
-    assert loader.state(outside, 64) == "failed" and backend.rendered == []
+    assert loader.state(outside, 64) == "failed" and rendered == []
     assert loader.thumbnail(outside, 112, render=True).size() == QSize(112, 56)
-    assert backend.rendered == [outside]
+    assert rendered == [outside]
