@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from sscq_desktop.model.artifact import read_artifact
+from sscq_desktop.model.encoder import OnnxEncoder
 from training.checkpoint import load_checkpoint
 from training.cli import main
 from training.config import apply_overrides, load_recipe
@@ -126,12 +129,20 @@ def test_cli_train_then_export(tmp_path, capsys):
         json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")
     ]
     assert lines[-1]["event"] == "done"
+    fitted = [e for e in lines if e["event"] == "search_codes"]  # at the schedule's end
+    assert len(fitted) == 1 and fitted[0]["codes"] == "opq" and fitted[0]["images"] > 0
     assert (
         main(["export", str(out / "last.pt"), "--out", str(tmp_path / "m.onnx")]) == 0
     )
     summary = json.loads(capsys.readouterr().out)
     assert summary["parity"]["codes_agree"] == {"1": True, "64": True}
     assert (tmp_path / "m.pt").is_file()
+    # The artifact searches with the fitted codes: unit-length embeddings.
+    artifact = read_artifact(tmp_path / "m.onnx")
+    size = artifact.metadata.input.size
+    pixels = np.random.default_rng(0).integers(0, 256, (4, size, size, 3), np.uint8)
+    embedding = OnnxEncoder(artifact, device="cpu").encode(pixels).embedding
+    np.testing.assert_allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-4)
 
 
 def test_cli_trains_on_an_image_list_and_warm_starts_from_the_export(
