@@ -332,7 +332,8 @@ def hold_out(
 ) -> tuple[list[PhotoRecord], list[PhotoRecord]]:
     """Split photos into those to train on and `n` held out to check the new model.
 
-    Each photo is ranked by a key of its own, a seeded hash of its path, and the first
+    Each photo is ranked by a key of its own, a seeded hash of its file name (then of its
+    full path), and the first
     `n` are held out: the sample does not depend on the photos' order, and adding or
     removing photos changes it little, so the model of the previous retrain mostly did
     not train on the next retrain's held-out photos either.
@@ -351,9 +352,14 @@ def hold_out(
     return [p for p in photos if p.path not in held_paths], held
 
 
-def _sample_key(seed: int, photo: PhotoRecord) -> bytes:
-    text = f"{seed}:{photo.path}".encode("utf-8", "surrogateescape")
-    return hashlib.sha1(text, usedforsecurity=False).digest()
+def _sample_key(seed: int, photo: PhotoRecord) -> tuple[bytes, bytes]:
+    # The file name first: the sample stays put when the whole library moves (another
+    # drive, a renamed parent folder); the full path breaks ties between equal names.
+    def digest(text: str) -> bytes:
+        data = f"{seed}:{text}".encode("utf-8", "surrogateescape")
+        return hashlib.sha1(data, usedforsecurity=False).digest()
+
+    return digest(photo.path.name), digest(str(photo.path))
 
 
 def _remembering(
