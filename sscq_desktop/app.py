@@ -64,7 +64,7 @@ def parse_arguments(args: Sequence[str]) -> GuiArguments:
         "to search the library by; several may be given",
     )
     known, unknown = parser.parse_known_args(list(args))
-    from sscq_desktop.library.image_loader import SUPPORTED_SUFFIXES
+    from sscq_desktop.library.images.image_loader import SUPPORTED_SUFFIXES
 
     folders: list[Path] = []
     images: list[Path] = []
@@ -102,7 +102,7 @@ def open_library(paths: AppPaths) -> Library:
     for onnxruntime keep it under 45 ms, and indexing the tiny model's 2,000 photos is
     no slower (7-8 s).
     """
-    from sscq_desktop.library.ingest import IngestOptions
+    from sscq_desktop.library.ingest.ingest import IngestOptions
     from sscq_desktop.library.library import Library
 
     cores = os.cpu_count() or 2

@@ -2,7 +2,7 @@
 
 Besides starting the CLI or the GUI, each executable stands in for ``python -m
 training``. The app starts its trainer as ``[sys.executable, "-m", "training", ...]``
-(`sscq_desktop.library.retrain_request.trainer_command`); in the bundle
+(`sscq_desktop.library.retrain.retrain_request.trainer_command`); in the bundle
 ``sys.executable`` is the bundle's own executable, which holds neither torch nor the
 trainer (both are left out to keep the bundle small). Such a call is handed to a Python
 that has them:

@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report_damaged_catalog(exc: Exception, args: argparse.Namespace) -> bool:
     """Say where a damaged catalog is and how to rebuild it; False if `exc` is not that."""
-    from sscq_desktop.library.catalog_file import (
+    from sscq_desktop.library.catalog.catalog_file import (
         REBUILD_HINT,
         CatalogDamagedError,
         is_catalog_damage,

@@ -3,7 +3,8 @@
 Reports what it finds, one line per item, and exits with `EXIT_NO_MODEL` when the
 installation cannot search (no onnxruntime, no usable model, catalog not openable).
 With ``--rebuild-catalog`` it repairs instead: a damaged catalog is moved aside (kept)
-and a new one is made from the folders and models it listed (`catalog_rebuild`).
+and a new one is made from the folders and models it listed
+(`sscq_desktop.library.catalog.rebuild`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def diagnose(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     import numpy
     import PIL
 
-    from sscq_desktop.library.image_loader import heif_available
+    from sscq_desktop.library.images.image_loader import heif_available
     from sscq_desktop.model.artifact import ArtifactError, read_artifact
     from sscq_desktop.paths import app_paths, default_model_path
 
@@ -97,14 +98,19 @@ def diagnose(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     try:
         lib = open_library(args)
     except Exception as exc:
-        from sscq_desktop.library.catalog_file import REBUILD_HINT, is_catalog_damage
+        from sscq_desktop.library.catalog.catalog_file import (
+            REBUILD_HINT,
+            is_catalog_damage,
+        )
 
         report["catalog"] = f"cannot open: {exc}"
         if is_catalog_damage(exc) and REBUILD_HINT not in str(exc):
             report["catalog"] += f" ({paths.catalog_path}); {REBUILD_HINT}"
         return report, False
     with lib:
-        report["catalog"] = f"{paths.catalog_path} ({lib.catalog.integrity_check()})"
+        report["catalog"] = (
+            f"{paths.catalog_path} ({lib.catalog.reader.integrity_check()})"
+        )
         active = lib.active_model_id
         if active is None:
             report["active model"] = f"NONE. {no_model_hint()}"
@@ -134,7 +140,7 @@ def rebuild(args: argparse.Namespace) -> int:
         `EXIT_OK` when the catalog was rebuilt or is sound, `EXIT_FAILURE` if the
         damaged file could not be moved aside.
     """
-    from sscq_desktop.library.catalog_rebuild import catalog_health, rebuild_catalog
+    from sscq_desktop.library.catalog.rebuild import catalog_health, rebuild_catalog
     from sscq_desktop.paths import app_paths
 
     path = app_paths(args.home).catalog_path

@@ -22,8 +22,8 @@ from sscq_desktop.cli.output import (
     print_json,
     terminal_text,
 )
+from sscq_desktop.library.folders.root_status import folder_problems
 from sscq_desktop.library.path_text import display_path
-from sscq_desktop.library.root_status import folder_problems
 
 if TYPE_CHECKING:
     from sscq_desktop.library.library import Library
@@ -181,7 +181,7 @@ def run_similar(args: argparse.Namespace) -> int:
     if args.top < 1:
         print("sscq-desktop: --top must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    from sscq_desktop.library.image_loader import ImageLoadError
+    from sscq_desktop.library.images.image_loader import ImageLoadError
 
     lib = open_library(args)
     with lib:
@@ -281,7 +281,7 @@ def run_status(args: argparse.Namespace) -> int:
     with lib:
         stats = lib.stats()
         records = lib.folders()
-        problems = folder_problems(lib.catalog)
+        problems = folder_problems(lib.catalog.reader)
         folders = [display_path(f.path) for f in records]
         offline = [
             {

@@ -22,8 +22,8 @@ from sscq_desktop.cli.output import (
 
 if TYPE_CHECKING:
     from sscq_desktop.library.progress import Progress
-    from sscq_desktop.library.retrain_request import TrainerJob
-    from sscq_desktop.library.retrainer import RetrainOutcome
+    from sscq_desktop.library.retrain.retrain_request import TrainerJob
+    from sscq_desktop.library.retrain.retrainer import RetrainOutcome
 
 
 def run_models_list(args: argparse.Namespace) -> int:
@@ -135,8 +135,8 @@ def run_retrain(args: argparse.Namespace) -> int:
     Returns:
         The exit code; a failed training run leaves the active model as it was.
     """
-    from sscq_desktop.library.retrain import RetrainError
-    from sscq_desktop.library.retrain_request import RetrainRequest
+    from sscq_desktop.library.retrain.retrain_request import RetrainRequest
+    from sscq_desktop.library.retrain.trainer_process import RetrainError
 
     request = RetrainRequest(
         bits=args.bits,

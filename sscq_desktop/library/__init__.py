@@ -1,29 +1,21 @@
-"""The photo library: catalog (SQLite), image loading, scanner, watcher, ingest, search.
+"""The photo library: catalog, folders, image decoding, ingest, search, models, retrain.
 
 Plain Python, no Qt and no torch (ARCHITECTURE.md). The entry point is
 `sscq_desktop.library.library.Library`; long jobs are generators yielding
 `sscq_desktop.library.progress.Progress` (drive them with `run_job` or a for loop).
-Modules:
+Subpackages by role, each a layer that imports only the ones below it (import-linter):
 
-- ``records``: typed ids (`PhotoId`, `FolderId`) and frozen records.
-- ``image_loader``: robust decoding (EXIF, draft, pixel cap, modes, errors).
-- ``content_key``: cheap content identity for move detection.
-- ``schema`` / ``catalog``: SQLite schema with migrations; one writer, many readers
-  (``catalog_connection`` -> ``encoding_reader`` -> ``catalog_reader`` -> ``catalog``).
-- ``scanner`` / ``watcher``: disk reconciliation and debounced change events.
-- ``decode_pool``: worker processes for every decode of an image file; a decode that
-  hangs or crashes kills its worker only, and fails that file.
-- ``ingest`` / ``ingest_decoder`` / ``thumbnails``: parallel decode in the pool,
-  batched encode, thumbnails.
-- ``renderer``: what the GUI shows (cached thumbnails, remade when lost; previews,
-  outside images and query files decoded in its own pool): the GUI never decodes an
-  image file.
-- ``search_service`` / ``duplicates``: in-memory code index, similar and near-duplicates.
-- ``model_registry``: validated model files, copied into ``models/`` and registered.
-- ``library``: the `Library` facade over ``indexer`` (scan, ingest, watch),
-  ``searcher`` (searches), ``model_manager`` (active/pending models, switches) and
-  ``retrainer`` (retrain on the library's photos); ``thread_readers`` gives each thread
-  its catalog connection.
-- ``retrain_request`` / ``retrain``: what a retrain asks for and the trainer's argument
-  list; the trainer child process and its JSON-lines progress.
+- ``retrain``: retrain on the library's photos (the trainer child process) and judge
+  the new model without labels. ``ingest``: disk changes become codes in the catalog
+  (`Indexer`, on the one writer lane). ``search``: similar photos and near-duplicates
+  over an in-memory snapshot of the codes.
+- ``models``: the library's model files, the active and pending models, switches.
+  ``folders``: the root folders on disk (scan, watch, online or not).
+- ``catalog``: the SQLite catalog (one writer, `Catalog`; every read in
+  `CatalogReader`). ``images``: every read of an untrusted image file (decoding in
+  worker processes, thumbnails, the GUI's renders).
+
+At the top, ``library`` holds the `Library` facade; ``records`` (typed ids, frozen
+records for callers), ``progress`` (job progress, pause and cancel) and ``path_text``
+(paths as the catalog stores and people read them) are used by every layer.
 """

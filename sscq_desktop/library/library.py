@@ -28,11 +28,20 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
-from sscq_desktop.library.catalog import Catalog, CatalogStats
-from sscq_desktop.library.image_loader import ImageLoadError
-from sscq_desktop.library.indexer import Indexer, ScanSummary
-from sscq_desktop.library.ingest import IngestOptions, IngestSummary
-from sscq_desktop.library.model_manager import (
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.reader import CatalogStats
+from sscq_desktop.library.catalog.thread_readers import ThreadReaders
+from sscq_desktop.library.folders.root_status import folder_overviews
+from sscq_desktop.library.images.image_loader import ImageLoadError
+from sscq_desktop.library.images.renderer import (
+    RenderedImage,
+    Renderer,
+    ThumbnailStatus,
+)
+from sscq_desktop.library.images.thumbnails import THUMBNAIL_SIZE, remove_thumbnail
+from sscq_desktop.library.ingest.indexer import Indexer, ScanSummary
+from sscq_desktop.library.ingest.ingest import IngestOptions, IngestSummary
+from sscq_desktop.library.models.model_manager import (
     EncoderFactory,
     ModelManager,
     NoModelError,
@@ -50,14 +59,14 @@ from sscq_desktop.library.records import (
     PhotoRecord,
     SearchHit,
 )
-from sscq_desktop.library.renderer import RenderedImage, Renderer, ThumbnailStatus
-from sscq_desktop.library.retrain_request import RetrainRequest
-from sscq_desktop.library.retrainer import Retrainer, RetrainOutcome, TrainerCommand
-from sscq_desktop.library.root_status import folder_overviews
-from sscq_desktop.library.search_service import CodeIndex
-from sscq_desktop.library.searcher import Searcher
-from sscq_desktop.library.thread_readers import ThreadReaders
-from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE, remove_thumbnail
+from sscq_desktop.library.retrain.retrain_request import RetrainRequest
+from sscq_desktop.library.retrain.retrainer import (
+    Retrainer,
+    RetrainOutcome,
+    TrainerCommand,
+)
+from sscq_desktop.library.search.code_index import CodeIndex
+from sscq_desktop.library.search.searcher import Searcher
 from sscq_desktop.model.artifact import ArtifactError, ModelArtifact
 from sscq_desktop.model.encoder import Embedder
 from sscq_desktop.paths import AppPaths, app_paths
@@ -151,7 +160,7 @@ class Library:
 
     def folders(self) -> list[FolderRecord]:
         """The library root folders (`FolderRecord.offline`: as the last job saw it)."""
-        return self._catalog.folders()
+        return self._catalog.reader.folders()
 
     def folder_overviews(self) -> list[FolderOverview]:
         """The root folders with their indexed photo counts and whether they are online.

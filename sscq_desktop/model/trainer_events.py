@@ -4,7 +4,7 @@
 ``{"event": KIND, ...fields, "time": UNIX_S}``. The kinds and their fields are the
 dataclasses below (one per kind; ``time`` is optional on every one), and this module
 is the protocol's only description: `training.progress.ProgressReporter` writes lines
-with `to_json_line`, `sscq_desktop.library.retrain` reads them with `parse_line`.
+with `to_json_line`, `sscq_desktop.library.retrain.trainer_process` reads them with `parse_line`.
 
 Reading is strict: a line is one known kind with exactly its fields, of their types.
 Anything else (a stray print of the child, an unknown kind, a missing, extra or

@@ -14,9 +14,9 @@ import traceback
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from sscq_desktop.library.image_loader import ImageLoadError
-from sscq_desktop.library.model_manager import NoModelError
-from sscq_desktop.library.retrain import RetrainError
+from sscq_desktop.library.images.image_loader import ImageLoadError
+from sscq_desktop.library.models.model_manager import NoModelError
+from sscq_desktop.library.retrain.trainer_process import RetrainError
 from sscq_desktop.model.artifact import ArtifactError
 from sscq_desktop.model.encoder import EncoderError
 

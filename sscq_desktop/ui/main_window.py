@@ -22,7 +22,7 @@ from sscq_desktop.library.records import (
     PhotoRecord,
     SearchHit,
 )
-from sscq_desktop.library.retrainer import TrainerCommand
+from sscq_desktop.library.retrain.retrainer import TrainerCommand
 from sscq_desktop.ui.duplicates_view import DuplicatesView
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.failed_photos import FailedPhotos

@@ -24,7 +24,7 @@ from PySide6.QtCore import QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from sscq_desktop.library.image_loader import SUPPORTED_SUFFIXES
+from sscq_desktop.library.images.image_loader import SUPPORTED_SUFFIXES
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 

@@ -32,10 +32,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sscq_desktop.library.model_check import MIN_CHECKED_LIBRARY, check_photo_count
 from sscq_desktop.library.progress import Progress, run_job
-from sscq_desktop.library.retrain_request import CodeBits, RetrainRequest, TrainDevice
-from sscq_desktop.library.retrainer import RetrainOutcome, TrainerCommand
+from sscq_desktop.library.retrain.model_check import (
+    MIN_CHECKED_LIBRARY,
+    check_photo_count,
+)
+from sscq_desktop.library.retrain.retrain_request import (
+    CodeBits,
+    RetrainRequest,
+    TrainDevice,
+)
+from sscq_desktop.library.retrain.retrainer import RetrainOutcome, TrainerCommand
 from sscq_desktop.model.artifact import ArtifactError
 from sscq_desktop.model.encoder import EncoderError
 from sscq_desktop.model.trainer_events import (

@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 
 import tomli_w
 
-from sscq_desktop.library.retrain_request import TrainDevice
+from sscq_desktop.library.retrain.retrain_request import TrainDevice
 
 logger = logging.getLogger(__name__)
 

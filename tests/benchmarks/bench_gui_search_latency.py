@@ -29,11 +29,11 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from sscq_desktop.core import encode  # noqa: E402
-from sscq_desktop.library.catalog import IngestRecord  # noqa: E402
+from sscq_desktop.library.catalog.catalog import IngestRecord  # noqa: E402
+from sscq_desktop.library.catalog.reconciliation import FileStat, Reconciliation  # noqa: E402
+from sscq_desktop.library.images.thumbnails import write_thumbnail  # noqa: E402
 from sscq_desktop.library.library import Library  # noqa: E402
 from sscq_desktop.library.records import FolderId  # noqa: E402
-from sscq_desktop.library.scanner import FileStat, Reconciliation  # noqa: E402
-from sscq_desktop.library.thumbnails import write_thumbnail  # noqa: E402
 from sscq_desktop.paths import AppPaths, app_paths  # noqa: E402
 
 sys.path.append(str(ROOT / "tests"))  # tiny_model, after sscq_desktop
@@ -76,7 +76,7 @@ def build_library(home: Path, n: int) -> AppPaths:
         ).astype(np.float32)
         codes = encode(emb, meta.codebooks)
         emb16 = emb.astype("<f2")
-        work = cat.missing_work(["bench"], after=lo, limit=hi - lo)
+        work = cat.reader.missing_work(["bench"], after=lo, limit=hi - lo)
         cat.record_ingest(
             [
                 IngestRecord(

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sscq_desktop.library.image_loader import load_image
-from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.images.image_loader import load_image
+from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
 from sscq_desktop.model.preprocessing import to_model_input

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from sscq_desktop.core import encode
-from sscq_desktop.library.catalog import IngestRecord
+from sscq_desktop.library.catalog.catalog import IngestRecord
+from sscq_desktop.library.catalog.reconciliation import FileStat, Reconciliation
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.records import FolderId, PhotoId
-from sscq_desktop.library.scanner import FileStat, Reconciliation
 from sscq_desktop.paths import app_paths
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests/, after sscq_desktop
@@ -66,7 +66,7 @@ def build(home: Path, n: int) -> float:
         ).astype(np.float32)
         codes = encode(emb, meta.codebooks)
         emb16 = emb.astype("<f2")
-        work = cat.missing_work(["bench"], after=lo, limit=hi - lo)
+        work = cat.reader.missing_work(["bench"], after=lo, limit=hi - lo)
         records = [
             IngestRecord(
                 w.photo_id,
@@ -80,7 +80,7 @@ def build(home: Path, n: int) -> float:
             for j, w in enumerate(work)
         ]
         cat.record_ingest(records)
-    cat._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    cat._db.sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     lib.close()
     return time.perf_counter() - start
 

@@ -6,7 +6,7 @@ Not collected by pytest. For each labeled photo folder and each model artifact:
   codes, ADC) with the trainer's fixed-seed split (holdout 0.1, seed 2022): held-out
   queries against the rest, relevant = same class subfolder; ``--limit-db`` and
   ``--limit-queries`` take fixed-seed random subsets (the same for every model);
-- the label-free candidates of `sscq_desktop.library.quality_estimate` on ``--sample``
+- the label-free candidates of `sscq_desktop.library.retrain.quality_estimate` on ``--sample``
   held-out photos (labels unused), the same photos and edits for every model.
 
 Then, per folder, the Spearman rank correlation of each candidate with labeled mAP@100
@@ -36,7 +36,10 @@ import numpy.typing as npt
 from scipy.stats import spearmanr
 
 from sscq_desktop.core import adc_search, mean_average_precision, precision_at
-from sscq_desktop.library.quality_estimate import QualityEstimate, estimate_quality
+from sscq_desktop.library.retrain.quality_estimate import (
+    QualityEstimate,
+    estimate_quality,
+)
 from sscq_desktop.model.artifact import read_artifact
 from sscq_desktop.model.encoder import OnnxEncoder
 from training.data.image_folder import decode_images

@@ -81,9 +81,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from sscq_desktop.library.image_loader import ImageLoadError, load_image
-from sscq_desktop.library.model_check import ModelCheck, compare_models
-from sscq_desktop.library.quality_estimate import WORKING_SIDE
+from sscq_desktop.library.images.image_loader import ImageLoadError, load_image
+from sscq_desktop.library.retrain.model_check import ModelCheck, compare_models
+from sscq_desktop.library.retrain.quality_estimate import WORKING_SIDE
 from training.config import load_recipe
 from training.data.archives import extracted_folder, shared_data_dir
 from training.data.image_folder import list_images

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.records import FolderId
 from sscq_desktop.model.artifact import ModelArtifact
@@ -82,7 +82,7 @@ def make_photos(folder: Path, n: int, *, seed: int = 0) -> list[Path]:
 def catalog_matches_disk(library: Library, root: Path) -> bool:
     """Every image on disk is a catalog row with codes; no row is stale."""
     on_disk = {Path(d) / f for d, _, files in os.walk(root) for f in files}
-    known = {k.path for k in library.catalog.known_files()}
+    known = {k.path for k in library.catalog.reader.known_files()}
     stats = library.stats()
     encoded = stats.encoded.get(library.active_model_id or "", 0)
     return known == on_disk and stats.ok == encoded == len(on_disk)
@@ -124,7 +124,8 @@ def add_folder(
     Counts the scanner's walks (each names the folder it walks): only the new folder
     may be walked, whatever the number of photos watched.
     """
-    from sscq_desktop.library import indexer, scanner
+    from sscq_desktop.library.folders import scanner
+    from sscq_desktop.library.ingest import indexer
 
     folder = work / "added"
     make_photos(folder, n, seed=1)

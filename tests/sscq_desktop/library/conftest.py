@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from library_testkit import Counter, grid_image
 
-from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.paths import app_paths

@@ -19,7 +19,7 @@ import pytest
 from library_testkit import wait_until
 
 from sscq_desktop import cli
-from sscq_desktop.library.catalog import Catalog
+from sscq_desktop.library.catalog.catalog import Catalog
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.path_text import display_path, from_catalog, to_catalog
 from sscq_desktop.model.artifact import ModelArtifact
@@ -62,10 +62,10 @@ def test_a_folder_named_in_latin1_keeps_its_photos_in_scope(tmp_path: Path) -> N
                 "INSERT INTO images (folder_id, path, size, mtime_ns) VALUES (?, ?, ?, ?)",
                 (folder.id, to_catalog(path), i, i),
             )
-    known = {k.path for k in catalog.known_files(under=[root / BAD_FOLDER])}
+    known = {k.path for k in catalog.reader.known_files(under=[root / BAD_FOLDER])}
     assert known == {root / BAD_FOLDER / BAD_FILE}
-    assert len(catalog.ids_under([root / BAD_FOLDER])) == 1
-    assert catalog.photo_by_path(root / BAD_FOLDER / BAD_FILE) is not None
+    assert len(catalog.reader.ids_under([root / BAD_FOLDER])) == 1
+    assert catalog.reader.photo_by_path(root / BAD_FOLDER / BAD_FILE) is not None
     catalog.close()
 
 

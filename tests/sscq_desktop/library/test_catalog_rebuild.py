@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sscq_desktop.library.catalog import ACTIVE_MODEL_KEY, Catalog
-from sscq_desktop.library.catalog_file import CatalogDamagedError
-from sscq_desktop.library.catalog_rebuild import catalog_health, rebuild_catalog
-from sscq_desktop.library.schema import connect, migrate
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.catalog_file import CatalogDamagedError
+from sscq_desktop.library.catalog.reader import ACTIVE_MODEL_KEY
+from sscq_desktop.library.catalog.rebuild import catalog_health, rebuild_catalog
+from sscq_desktop.library.catalog.schema import connect, migrate
 
 
 def _library(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -61,12 +62,12 @@ def test_rebuild_keeps_the_old_file_and_carries_folders_and_models(
     assert report.models == ["kept"] and report.active_model == "kept"
     assert any("gone" in line for line in report.lost)
     with Catalog(path) as catalog:
-        [folder] = catalog.folders()
+        [folder] = catalog.reader.folders()
         assert folder.path == photos
-        assert [m.model_id for m in catalog.models()] == ["kept"]
-        assert catalog.model("kept") is not None
-        assert catalog.active_model_id() == "kept"
-        assert catalog.stats().images == 0
+        assert [m.model_id for m in catalog.reader.models()] == ["kept"]
+        assert catalog.reader.model("kept") is not None
+        assert catalog.reader.active_model_id() == "kept"
+        assert catalog.reader.stats().images == 0
     # A second rebuild in the same second does not overwrite the first copy.
     again = rebuild_catalog(path, now=datetime(2026, 1, 2, 3, 4, 5))
     assert again.kept_as != report.kept_as and report.kept_as.exists()
@@ -83,4 +84,4 @@ def test_rebuild_carries_the_folders_of_a_version_1_catalog(tmp_path: Path) -> N
 
     assert report.folders == ["/photos"] and report.lost == []
     with Catalog(path) as catalog:
-        assert [f.path for f in catalog.folders()] == [Path("/photos")]
+        assert [f.path for f in catalog.reader.folders()] == [Path("/photos")]

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sscq_desktop.library.decode_budget import (
+from sscq_desktop.library.images.decode_budget import (
     DecodeBudget,
     DecodeBudgetError,
     DecodeBudgetTimeoutError,
 )
-from sscq_desktop.library.image_loader import (
+from sscq_desktop.library.images.image_loader import (
     DEFAULT_MAX_PIXELS,
     ImageLoadError,
     load_image,
@@ -39,7 +39,7 @@ PEAK_BOUND_MIB = 1000  # the old loader peaked at ~1.3 GB per decode, times the 
 
 _CHILD = """
 import json, resource, sys, threading
-from sscq_desktop.library.image_loader import ImageLoadError, load_image
+from sscq_desktop.library.images.image_loader import ImageLoadError, load_image
 
 path = sys.argv[1]
 results = []

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from sscq_desktop.library.decode_pool import CRASH_ERROR
+from sscq_desktop.library.images.decode_pool import CRASH_ERROR
 from sscq_desktop.model.artifact import ModelArtifact
 
 N_GOOD = 10

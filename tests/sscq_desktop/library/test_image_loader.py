@@ -9,7 +9,7 @@ import pytest
 from library_testkit import STORE_AS
 from PIL import Image
 
-from sscq_desktop.library.image_loader import ImageLoadError, load_image
+from sscq_desktop.library.images.image_loader import ImageLoadError, load_image
 
 
 def _asymmetric() -> Image.Image:

@@ -9,11 +9,11 @@ import numpy as np
 from PIL import Image
 from tiny_model import make_tiny_metadata  # type: ignore[import-not-found]
 
-from sscq_desktop.library.catalog import Catalog
-from sscq_desktop.library.decode_pool import CRASH_ERROR
-from sscq_desktop.library.ingest import IngestOptions, IngestPipeline
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.reconciliation import FileStat, Reconciliation
+from sscq_desktop.library.images.decode_pool import CRASH_ERROR
+from sscq_desktop.library.ingest.ingest import IngestOptions, IngestPipeline
 from sscq_desktop.library.progress import Progress, run_job
-from sscq_desktop.library.scanner import FileStat, Reconciliation
 from sscq_desktop.model.encoder import EncodedBatch
 
 
@@ -81,7 +81,7 @@ def test_ingest_batches_progress_and_thumbnails(tmp_path: Path) -> None:
     assert all(s.total == 20 for s in snapshots)
     assert snapshots[-1].rate > 0 and snapshots[-1].eta_s == 0
     assert len(list(thumbs.rglob("*.jpg"))) == 20
-    assert cat.count_missing(["fake"]) == 0
+    assert cat.reader.count_missing(["fake"]) == 0
     cat.close()
 
 
@@ -100,14 +100,14 @@ def test_a_crashing_and_a_hanging_decoder_cost_their_file_only(
     assert time.monotonic() - started < 30  # the hang cost its timeout, not an hour
     assert summary.done == 6 and summary.errors == 2
     assert summary.encoded == {"fake": 4}
-    errors = {p.name: e for p, e in cat.errors()}
+    errors = {p.name: e for p, e in cat.reader.errors()}
     assert errors == {
         "crash.jpg": f"{CRASH_ERROR} (exit code {-signal.SIGABRT})",
         "hang.jpg": "decoding took longer than 1 s",
     }
-    assert cat.count_missing(["fake"]) == 0
+    assert cat.reader.count_missing(["fake"]) == 0
     # Recorded with the file's size and time: the next scan does not retry them.
-    for path, size, mtime_ns in cat._rows(
+    for path, size, mtime_ns in cat._db.rows(
         "SELECT path, size, mtime_ns FROM images WHERE status = 'error'"
     ):
         st = Path(path).stat()
@@ -130,5 +130,5 @@ def test_cancel_stops_between_batches_and_keeps_results(tmp_path: Path) -> None:
     cancel.set()
     summary = run_job(job)
     assert summary.cancelled and summary.done == 5
-    assert cat.count_missing(["fake"]) == 25
+    assert cat.reader.count_missing(["fake"]) == 25
     cat.close()

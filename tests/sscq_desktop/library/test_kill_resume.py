@@ -15,7 +15,7 @@ from sscq_desktop.model.artifact import ModelArtifact
 
 CHILD = """
 import sys
-from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
@@ -83,6 +83,6 @@ def test_sigkill_mid_ingest_loses_nothing_and_restart_finishes(
     stats = lib.stats()
     assert stats.images == n and stats.ok == n and stats.errors == 0
     assert stats.encoded[tiny_artifact.model_id] == n
-    rows = lib.catalog._rows("SELECT count(*), count(DISTINCT path) FROM images")
+    rows = lib.catalog._db.rows("SELECT count(*), count(DISTINCT path) FROM images")
     assert rows[0] == (n, n)  # no duplicate, no missing image
-    assert lib.catalog.integrity_check() == "ok"
+    assert lib.catalog.reader.integrity_check() == "ok"

@@ -10,10 +10,10 @@ import pytest
 from library_testkit import STORE_AS, Counter, grid_image
 from PIL import Image
 
+from sscq_desktop.library.images.thumbnails import thumbnail_path
 from sscq_desktop.library.library import Library, NoModelError
 from sscq_desktop.library.progress import run_job
 from sscq_desktop.library.records import PhotoId
-from sscq_desktop.library.thumbnails import thumbnail_path
 
 
 def _index(lib: Library, folder: Path) -> None:
@@ -22,7 +22,7 @@ def _index(lib: Library, folder: Path) -> None:
 
 
 def _codes(lib: Library, photo_id: PhotoId) -> bytes:
-    ids, codes = lib.catalog.codes(lib.active_model_id or "")
+    ids, codes = lib.catalog.reader.codes(lib.active_model_id or "")
     return bytes(codes[int(np.flatnonzero(ids == photo_id)[0])].tobytes())
 
 

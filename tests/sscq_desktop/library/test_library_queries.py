@@ -20,7 +20,7 @@ from library_testkit import grid_image
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import Progress, run_job
 from sscq_desktop.library.records import ModelRecord
-from sscq_desktop.library.retrain_request import RetrainRequest, TrainerJob
+from sscq_desktop.library.retrain.retrain_request import RetrainRequest, TrainerJob
 from sscq_desktop.model.artifact import ModelArtifact
 
 

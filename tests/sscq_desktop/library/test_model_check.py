@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sscq_desktop.library.model_check import (
+from sscq_desktop.library.retrain.model_check import (
     MARGIN,
     MIN_CHECK_PHOTOS,
     check_photo_count,

@@ -48,8 +48,8 @@ def test_old_model_answers_until_the_new_codes_are_complete(
             seen.append(tuple(sorted({h.model_id for h in hits})))
             model_id = hits[0].model_id
             meta = library.artifact(model_id).metadata
-            ids, codes = library.catalog.codes(model_id)
-            emb = library.catalog.embedding(query.id, model_id)
+            ids, codes = library.catalog.reader.codes(model_id)
+            emb = library.catalog.reader.embedding(query.id, model_id)
             assert emb is not None
             for h in hits:  # every distance comes from that one model's codes
                 row = int(np.flatnonzero(ids == h.photo_id)[0])
@@ -121,7 +121,7 @@ def test_a_switch_keeps_the_codes_of_the_new_and_the_previous_model_only(
         assert library.active_model_id == model_id
 
     assert library.stats().encoded == {first: 0, "second": 10, "third": 10}
-    assert len(library.catalog.codes(first)[0]) == 0  # registered, but no codes
+    assert len(library.catalog.reader.codes(first)[0]) == 0  # registered, but no codes
     query = library.photo_by_path(root / "p004.jpg")
     assert query is not None
     hits = library.similar_to_photo(query.id, k=3)
@@ -147,7 +147,8 @@ def test_going_back_to_the_default_model(
         model_id="shipped-default", seed=9, filename="default.onnx"
     )
     monkeypatch.setattr(
-        "sscq_desktop.library.model_registry.default_model_path", lambda: default.path
+        "sscq_desktop.library.models.model_files.default_model_path",
+        lambda: default.path,
     )
     lib = open_library()
     assert lib.active_model_id == "shipped-default" == lib.default_model_id

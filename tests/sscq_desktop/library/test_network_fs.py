@@ -8,7 +8,7 @@ from typing import NamedTuple
 import psutil
 import pytest
 
-from sscq_desktop.library.network_fs import on_network_fs
+from sscq_desktop.library.folders.network_fs import on_network_fs
 
 
 class _Partition(NamedTuple):  # the fields of psutil's sdiskpart that matter here

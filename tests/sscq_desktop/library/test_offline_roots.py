@@ -23,12 +23,13 @@ import pytest
 from library_testkit import Counter, wait_until
 
 from sscq_desktop import cli
-from sscq_desktop.library.catalog import Catalog
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.reconciliation import FileStat
+from sscq_desktop.library.catalog.schema import SCHEMA_VERSION, connect, migrate
+from sscq_desktop.library.folders.root_status import folder_problems
+from sscq_desktop.library.folders.scanner import walk_images
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.library.root_status import folder_problems
-from sscq_desktop.library.scanner import FileStat, walk_images
-from sscq_desktop.library.schema import SCHEMA_VERSION, connect, migrate
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.paths import app_paths
 
@@ -51,12 +52,12 @@ def test_a_catalog_of_version_3_opens_with_its_folders_online(tmp_path: Path) ->
     conn.close()
 
     cat = Catalog(path)
-    assert cat._one("PRAGMA user_version")[0] == SCHEMA_VERSION == 4
-    (folder,) = cat.folders()
+    assert cat._db.one("PRAGMA user_version")[0] == SCHEMA_VERSION == 4
+    (folder,) = cat.reader.folders()
     assert folder.path == Path("/photos") and not folder.offline
-    assert [k.path for k in cat.known_files()] == [Path("/photos/a.jpg")]
+    assert [k.path for k in cat.reader.known_files()] == [Path("/photos/a.jpg")]
     assert cat.set_folder_offline(folder.id, True)
-    assert cat.folders()[0].offline and cat.folders()[0].offline_since
+    assert cat.reader.folders()[0].offline and cat.reader.folders()[0].offline_since
     assert not cat.set_folder_offline(folder.id, True)  # already offline
     cat.close()
 
@@ -74,7 +75,7 @@ def test_a_root_that_goes_offline_keeps_its_photos_and_costs_no_re_encode(
     _photos(make_photo, root)
     library.add_folder(root)
     run_job(library.update())
-    ids = {k.path: k.id for k in library.catalog.known_files()}
+    ids = {k.path: k.id for k in library.catalog.reader.known_files()}
     assert len(ids) == 3
 
     away = tmp_path / "drive-away"
@@ -86,7 +87,7 @@ def test_a_root_that_goes_offline_keeps_its_photos_and_costs_no_re_encode(
     summary = run_job(library.scan())
 
     assert summary.deleted == 0 and summary.offline == (root,)
-    assert {k.path: k.id for k in library.catalog.known_files()} == ids
+    assert {k.path: k.id for k in library.catalog.reader.known_files()} == ids
     assert library.folders()[0].offline
     run_job(library.ingest())  # nothing to do, nothing failed
     assert library.stats().errors == 0
@@ -111,7 +112,7 @@ def test_a_root_that_goes_offline_keeps_its_photos_and_costs_no_re_encode(
     run_job(library.ingest())
 
     assert summary.offline == () and summary.new == summary.deleted == 0
-    assert {k.path: k.id for k in library.catalog.known_files()} == ids
+    assert {k.path: k.id for k in library.catalog.reader.known_files()} == ids
     assert counter.images == encoded  # back without re-encoding
     assert not library.folders()[0].offline
     assert not any(h.offline for h in library.similar_to_file(tmp_path / "q.jpg", k=3))
@@ -132,15 +133,15 @@ def test_watch_keeps_a_root_that_disappears_and_resumes_when_it_is_back(
     library.add_folder(root)
     watching(debounce_s=0.2, settle_s=0.3, polling_interval_s=0.5)
     wait_until(lambda: library.stats().ok == 3)
-    ids = {k.path: k.id for k in library.catalog.known_files()}
+    ids = {k.path: k.id for k in library.catalog.reader.known_files()}
     encoded = counter.images
 
     away = tmp_path / "drive-away"
     root.rename(away)  # unplugged while watched
     wait_until(lambda: library.folders()[0].offline)
     (away / "sub" / "p0.jpg").unlink()  # events from the vanished drive: ignored
-    wait_until(lambda: folder_problems(library.catalog) != {})
-    assert {k.path: k.id for k in library.catalog.known_files()} == ids
+    wait_until(lambda: folder_problems(library.catalog.reader) != {})
+    assert {k.path: k.id for k in library.catalog.reader.known_files()} == ids
 
     away.rename(root)  # plugged back in
     wait_until(lambda: not library.folders()[0].offline)
@@ -148,7 +149,7 @@ def test_watch_keeps_a_root_that_disappears_and_resumes_when_it_is_back(
     make_photo(root / "new.jpg", seed=9)  # and it is watched again
     wait_until(lambda: library.stats().ok == 3)
     assert counter.images == encoded + 1  # only the new photo was encoded
-    kept = {k.path: k.id for k in library.catalog.known_files() if k.path in ids}
+    kept = {k.path: k.id for k in library.catalog.reader.known_files() if k.path in ids}
     assert kept == {p: i for p, i in ids.items() if p.name != "p0.jpg"}
 
 
@@ -227,7 +228,7 @@ def test_an_unreadable_subfolder_keeps_its_photos(
     assert summary["deleted"] == 0 and summary["files"] == 1
     assert summary["unreadable"] == [str(root / "locked")]
     with Catalog(app_paths().catalog_path) as catalog:
-        names = sorted(k.path.name for k in catalog.known_files())
+        names = sorted(k.path.name for k in catalog.reader.known_files())
     assert names == ["a.jpg", "b.jpg", "c.jpg"]
 
 
@@ -246,7 +247,7 @@ def test_a_root_that_goes_offline_during_the_scan_keeps_its_unwalked_photos(
         make_photo(root / sub / f"p{i}.jpg", seed=i)
     library.add_folder(root)
     run_job(library.update())
-    ids = {k.path: k.id for k in library.catalog.known_files()}
+    ids = {k.path: k.id for k in library.catalog.reader.known_files()}
     assert len(ids) == 3
 
     def walk_then_eject(*args: Any, **kwargs: Any) -> Iterator[FileStat]:
@@ -257,11 +258,13 @@ def test_a_root_that_goes_offline_during_the_scan_keeps_its_unwalked_photos(
                 if how == "empty mount point":
                     root.mkdir()
 
-    monkeypatch.setattr("sscq_desktop.library.indexer.walk_images", walk_then_eject)
+    monkeypatch.setattr(
+        "sscq_desktop.library.ingest.indexer.walk_images", walk_then_eject
+    )
     summary = run_job(library.scan())
 
     assert summary.deleted == 0 and summary.offline == (root,)
-    assert {k.path: k.id for k in library.catalog.known_files()} == ids
+    assert {k.path: k.id for k in library.catalog.reader.known_files()} == ids
     assert library.folders()[0].offline
 
 
@@ -280,7 +283,7 @@ def test_an_idle_watch_writes_the_catalog_only_when_a_root_changes_state(
     wait_until(lambda: library.stats().ok == 1)
     time.sleep(1.5)  # the last writes of the first ingest
     writes: list[str] = []
-    library.catalog._conn.set_trace_callback(
+    library.catalog._db.sqlite.set_trace_callback(
         lambda sql: writes.append(sql) if sql.startswith("BEGIN IMMEDIATE") else None
     )
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sscq_desktop.library.quality_estimate import (
+from sscq_desktop.library.retrain.quality_estimate import (
     estimate_quality,
     mild_edit,
     strong_edit,

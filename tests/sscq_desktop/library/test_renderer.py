@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sscq_desktop.library.image_loader import ImageLoadError
+from sscq_desktop.library.images.image_loader import ImageLoadError
+from sscq_desktop.library.images.thumbnails import thumbnail_path
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.library.thumbnails import thumbnail_path
 
 
 def _index(lib: Library, folder: Path) -> None:

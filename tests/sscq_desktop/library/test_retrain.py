@@ -13,18 +13,23 @@ from typing import Any
 
 import pytest
 
-from sscq_desktop.library import model_manager, model_registry, retrainer
-from sscq_desktop.library.catalog import Catalog
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.images.renderer import RenderedImage, Renderer
 from sscq_desktop.library.library import Library
-from sscq_desktop.library.model_check import check_photo_count
-from sscq_desktop.library.model_manager import ModelManager
+from sscq_desktop.library.models import model_files, model_manager
+from sscq_desktop.library.models.model_manager import ModelManager
 from sscq_desktop.library.progress import Progress, run_job
-from sscq_desktop.library.quality_estimate import WORKING_SIDE
 from sscq_desktop.library.records import FolderId, PhotoId, PhotoRecord
-from sscq_desktop.library.renderer import RenderedImage, Renderer
-from sscq_desktop.library.retrain import RetrainError, event_progress, run_trainer
-from sscq_desktop.library.retrain_request import RetrainRequest, TrainerJob
-from sscq_desktop.library.retrainer import hold_out
+from sscq_desktop.library.retrain import retrainer
+from sscq_desktop.library.retrain.model_check import check_photo_count
+from sscq_desktop.library.retrain.quality_estimate import WORKING_SIDE
+from sscq_desktop.library.retrain.retrain_request import RetrainRequest, TrainerJob
+from sscq_desktop.library.retrain.retrainer import hold_out
+from sscq_desktop.library.retrain.trainer_process import (
+    RetrainError,
+    event_progress,
+    run_trainer,
+)
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.model.trainer_events import CheckpointEvent, DoneEvent, StepEvent
 
@@ -361,7 +366,7 @@ def test_a_retrain_registers_validates_and_switches_its_model_once(
 
     spy(ModelManager, "import_model")
     spy(Catalog, "register_model")
-    spy(model_registry, "read_artifact")
+    spy(model_files, "read_artifact")
     spy(model_manager, "probe_encoder")
     spy(ModelManager, "switch_model")
     outcome = run_job(library.retrain(command=command))

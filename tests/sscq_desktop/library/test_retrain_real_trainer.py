@@ -15,12 +15,12 @@ import pytest
 
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import Progress, run_job
-from sscq_desktop.library.retrain import RetrainError
-from sscq_desktop.library.retrain_request import (
+from sscq_desktop.library.retrain.retrain_request import (
     RetrainRequest,
     TrainerJob,
     trainer_command,
 )
+from sscq_desktop.library.retrain.trainer_process import RetrainError
 from sscq_desktop.model.trainer_events import DoneEvent, StartEvent, StepEvent
 
 pytest.importorskip("torch")

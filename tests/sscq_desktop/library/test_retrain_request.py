@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sscq_desktop.library.retrain_request import (
+from sscq_desktop.library.retrain.retrain_request import (
     RetrainRequest,
     TrainerJob,
     trainer_command,

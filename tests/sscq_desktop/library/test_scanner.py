@@ -5,9 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from sscq_desktop.library.content_key import CHUNK_BYTES, content_key, size_of_key
+from sscq_desktop.library.catalog.reconciliation import FileStat, KnownFile
+from sscq_desktop.library.folders.scanner import reconcile, walk_images
+from sscq_desktop.library.images.content_key import (
+    CHUNK_BYTES,
+    content_key,
+    size_of_key,
+)
 from sscq_desktop.library.records import FolderId, PhotoId
-from sscq_desktop.library.scanner import FileStat, KnownFile, reconcile, walk_images
 
 ROOT = FolderId(1)
 

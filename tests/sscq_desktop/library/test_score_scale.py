@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sscq_desktop.core import PackedCodes
-from sscq_desktop.library.search_service import CodeIndex
+from sscq_desktop.library.search.code_index import CodeIndex
 
 
 def _index(*, close: float, typical: float) -> CodeIndex:

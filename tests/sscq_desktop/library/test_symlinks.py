@@ -26,7 +26,10 @@ pytestmark = pytest.mark.skipif(
 
 
 def _indexed(library: Library, root: Path) -> set[str]:
-    return {k.path.relative_to(root).as_posix() for k in library.catalog.known_files()}
+    return {
+        k.path.relative_to(root).as_posix()
+        for k in library.catalog.reader.known_files()
+    }
 
 
 def test_links_below_a_root_are_not_followed(

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from library_testkit import Counter, grid_image, wait_until
 
-from sscq_desktop.library import indexer as indexer_module
-from sscq_desktop.library import scanner as scanner_module
+from sscq_desktop.library.catalog.reconciliation import FileStat
+from sscq_desktop.library.folders import scanner as scanner_module
+from sscq_desktop.library.folders.watcher import FolderWatcher
+from sscq_desktop.library.ingest import indexer as indexer_module
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
 from sscq_desktop.library.records import FolderId, FolderRecord
-from sscq_desktop.library.scanner import FileStat
-from sscq_desktop.library.watcher import FolderWatcher
 from sscq_desktop.model.artifact import ModelArtifact
 
 WATCHED = 400

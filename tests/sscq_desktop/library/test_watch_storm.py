@@ -16,8 +16,8 @@ from pathlib import Path
 
 from library_testkit import Counter, grid_image, wait_until
 
+from sscq_desktop.library.folders.watcher import COLLAPSE_THRESHOLD, FolderWatcher
 from sscq_desktop.library.library import Library
-from sscq_desktop.library.watcher import COLLAPSE_THRESHOLD, FolderWatcher
 
 STORM = COLLAPSE_THRESHOLD + 100
 
@@ -36,7 +36,7 @@ def make_photos(folder: Path, n: int, *, first_seed: int = 0) -> list[Path]:
 def catalog_matches_disk(library: Library, root: Path) -> bool:
     """Every image on disk is in the catalog and encoded; nothing else is."""
     on_disk = {Path(d) / f for d, _, files in os.walk(root) for f in files}
-    known = {k.path for k in library.catalog.known_files()}
+    known = {k.path for k in library.catalog.reader.known_files()}
     stats = library.stats()
     encoded = stats.encoded.get(library.active_model_id or "", 0)
     return known == on_disk and stats.ok == len(on_disk) == encoded

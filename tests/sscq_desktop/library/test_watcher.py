@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from library_testkit import wait_until
 
-from sscq_desktop.library import watcher as watcher_module
+from sscq_desktop.library.folders import watcher as watcher_module
+from sscq_desktop.library.folders.watcher import FolderWatcher, _collapse
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.library.watcher import FolderWatcher, _collapse
 
 
 @pytest.mark.parametrize("force_polling", [False, True], ids=["native", "polling"])

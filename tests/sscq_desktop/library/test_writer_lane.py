@@ -7,8 +7,8 @@ from collections.abc import Generator
 
 import pytest
 
+from sscq_desktop.library.ingest.writer_lane import WriterLane
 from sscq_desktop.library.progress import Progress, run_job
-from sscq_desktop.library.writer_lane import WriterLane
 
 
 def _job(threads: list[int], steps: int) -> Generator[Progress, None, str]:

@@ -24,11 +24,11 @@ from PIL import Image
 from PySide6.QtCore import QObject, QThreadPool
 from pytestqt.qtbot import QtBot
 
-from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.library.retrain_request import TrainerJob
-from sscq_desktop.library.retrainer import TrainerCommand
+from sscq_desktop.library.retrain.retrain_request import TrainerJob
+from sscq_desktop.library.retrain.retrainer import TrainerCommand
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.model.encoder import EncodedBatch, OnnxEncoder
 from sscq_desktop.paths import DEFAULT_MODEL_ENV, app_paths

@@ -16,8 +16,8 @@ import pytest
 from conftest import gallery_names, index_folders, write_photo
 from pytestqt.qtbot import QtBot
 
-from sscq_desktop.library.decode_pool import CRASH_ERROR
-from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.images.decode_pool import CRASH_ERROR
+from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.paths import app_paths

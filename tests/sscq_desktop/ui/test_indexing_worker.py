@@ -13,12 +13,12 @@ from conftest import Encoders, age, gallery_names, index_folders, write_photo
 from pytestqt.qtbot import QtBot
 from watchdog.utils import BaseThread
 
-from sscq_desktop.library import indexer as indexer_module
-from sscq_desktop.library import scanner as scanner_module
+from sscq_desktop.library.folders import scanner as scanner_module
+from sscq_desktop.library.folders.watcher import FolderWatcher
+from sscq_desktop.library.ingest import indexer as indexer_module
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import FolderRecord
-from sscq_desktop.library.watcher import FolderWatcher
 from sscq_desktop.ui.indexing_worker import throttle_progress
 from sscq_desktop.ui.main_window import MainWindow
 from sscq_desktop.ui.settings import AppSettings

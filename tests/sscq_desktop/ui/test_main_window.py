@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from pytestqt.qtbot import QtBot
 
-from sscq_desktop.library.ingest import IngestOptions
+from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.ui.main_window import MainWindow
 

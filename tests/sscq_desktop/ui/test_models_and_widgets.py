@@ -13,9 +13,9 @@ from PySide6.QtGui import QColor, QImageReader
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from sscq_desktop.library.image_loader import ImageLoadError
+from sscq_desktop.library.images.image_loader import ImageLoadError
 from sscq_desktop.library.library import Library
-from sscq_desktop.library.model_manager import NoModelError
+from sscq_desktop.library.models.model_manager import NoModelError
 from sscq_desktop.library.records import (
     FolderId,
     FolderOverview,
@@ -23,7 +23,7 @@ from sscq_desktop.library.records import (
     PhotoRecord,
     SearchHit,
 )
-from sscq_desktop.library.retrain import RetrainError
+from sscq_desktop.library.retrain.trainer_process import RetrainError
 from sscq_desktop.model.artifact import ArtifactError
 from sscq_desktop.model.encoder import EncoderError, ModelOutputError
 from sscq_desktop.ui.errors import user_message

@@ -23,9 +23,9 @@ from conftest import (
 from pytestqt.qtbot import QtBot
 
 from sscq_desktop.library.library import Library
-from sscq_desktop.library.model_check import ModelCheck
 from sscq_desktop.library.records import ModelRecord
-from sscq_desktop.library.retrainer import RetrainOutcome
+from sscq_desktop.library.retrain.model_check import ModelCheck
+from sscq_desktop.library.retrain.retrainer import RetrainOutcome
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.model.trainer_events import StepEvent
 from sscq_desktop.ui.main_window import MainWindow

@@ -22,9 +22,9 @@ from PySide6.QtCore import QMimeData, QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QImage, QImageReader, QPixmap
 from pytestqt.qtbot import QtBot
 
+from sscq_desktop.library.images.renderer import RenderedImage, ThumbnailStatus
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.library.renderer import RenderedImage, ThumbnailStatus
 from sscq_desktop.ui.gallery_model import GalleryModel
 from sscq_desktop.ui.main_window import MainWindow
 from sscq_desktop.ui.settings import AppSettings

@@ -1,4 +1,4 @@
-"""Registered models: the shipped default, imported artifacts and models trained here.
+"""`ModelFiles`: the model files of the library, the shipped default, imported and trained.
 
 Imported and trained artifacts are validated (`read_artifact`) and copied into the app's
 ``models/`` folder under their model id (with the companion ``<artifact>.pt`` that the
@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from sscq_desktop.library.catalog import Catalog
+from sscq_desktop.library.catalog.catalog import Catalog
 from sscq_desktop.library.records import ModelRecord, ModelSource
 from sscq_desktop.model.artifact import ArtifactError, ModelArtifact, read_artifact
 from sscq_desktop.paths import AppPaths, default_model_path
@@ -30,8 +30,8 @@ from sscq_desktop.paths import AppPaths, default_model_path
 logger = logging.getLogger(__name__)
 
 
-class ModelRegistry:
-    """Registers, validates and loads model artifacts.
+class ModelFiles:
+    """The library's model files: validates, copies, registers and loads artifacts.
 
     Args:
         catalog: The catalog writer (registration is a write).
@@ -56,7 +56,7 @@ class ModelRegistry:
         except ArtifactError as exc:
             logger.error("the shipped default model is unusable: %s", exc)
             return None
-        existing = self._catalog.model(artifact.model_id)
+        existing = self._catalog.reader.model(artifact.model_id)
         if existing is not None and existing.path == path:
             return existing
         return self._register(artifact, path, "default")
@@ -64,7 +64,12 @@ class ModelRegistry:
     def default_model_id(self) -> str | None:
         """Model id of the registered default model, if any."""
         return next(
-            (m.model_id for m in self._catalog.models() if m.source == "default"), None
+            (
+                m.model_id
+                for m in self._catalog.reader.models()
+                if m.source == "default"
+            ),
+            None,
         )
 
     def import_artifact(
@@ -98,7 +103,7 @@ class ModelRegistry:
                     "(links are never followed when importing)"
                 )
         artifact = read_artifact(source)
-        existing = self._catalog.model(artifact.model_id)
+        existing = self._catalog.reader.model(artifact.model_id)
         if existing is not None:
             if existing.path.is_file() and _digest(existing.path) == _digest(source):
                 return existing
@@ -132,7 +137,7 @@ class ModelRegistry:
         Raises:
             ArtifactError: if the model is unknown or its file is missing or invalid.
         """
-        record = self._catalog.model(model_id)
+        record = self._catalog.reader.model(model_id)
         if record is None:
             raise ArtifactError(f"model {model_id!r} is not registered")
         artifact = read_artifact(record.path)

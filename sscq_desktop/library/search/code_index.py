@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sscq_desktop.core import Distance, PackedCodes, distance_tables, search
-from sscq_desktop.library.catalog import CatalogReader
+from sscq_desktop.library.catalog.reader import CatalogReader
 from sscq_desktop.model.artifact import ArtifactMetadata
 
 logger = logging.getLogger(__name__)

@@ -18,24 +18,27 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sscq_desktop.library.catalog import Catalog
-from sscq_desktop.library.content_key import content_key
-from sscq_desktop.library.ingest import IngestOptions, IngestPipeline, IngestSummary
-from sscq_desktop.library.model_manager import ModelManager
-from sscq_desktop.library.path_text import display_path
-from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
-from sscq_desktop.library.records import FolderId, FolderRecord
-from sscq_desktop.library.root_status import check_root
-from sscq_desktop.library.scanner import (
-    FileStat,
-    Reconciliation,
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.reconciliation import FileStat, Reconciliation
+from sscq_desktop.library.folders.root_status import check_root
+from sscq_desktop.library.folders.scanner import (
     reconcile,
     walk_changed_paths,
     walk_images,
 )
-from sscq_desktop.library.thumbnails import remove_thumbnail
-from sscq_desktop.library.watcher import FolderWatcher
-from sscq_desktop.library.writer_lane import WriterLane
+from sscq_desktop.library.folders.watcher import FolderWatcher
+from sscq_desktop.library.images.content_key import content_key
+from sscq_desktop.library.images.thumbnails import remove_thumbnail
+from sscq_desktop.library.ingest.ingest import (
+    IngestOptions,
+    IngestPipeline,
+    IngestSummary,
+)
+from sscq_desktop.library.ingest.writer_lane import WriterLane
+from sscq_desktop.library.models.model_manager import ModelManager
+from sscq_desktop.library.path_text import display_path
+from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
+from sscq_desktop.library.records import FolderId, FolderRecord
 from sscq_desktop.model.encoder import ModelOutputError
 from sscq_desktop.paths import AppPaths
 
@@ -126,7 +129,7 @@ class Indexer:
         disk: list[FileStat] = []
         offline: list[Path] = []
         unreadable: list[Path] = []
-        for folder in self._catalog.folders():
+        for folder in self._catalog.reader.folders():
             if not self._check_root(folder):
                 offline.append(folder.path)
                 continue
@@ -151,7 +154,7 @@ class Indexer:
             return ScanSummary(len(disk), 0, 0, 0, 0, 0)
         rec = reconcile(
             disk,
-            self._catalog.known_files(),
+            self._catalog.reader.known_files(),
             key_of=_safe_key,
             settle_ns=int(settle_s * 1e9),
             protected=offline + unreadable,
@@ -295,7 +298,7 @@ class Indexer:
         next_check = time.monotonic() + check_every
         try:
             with self.lane.owned_by_this_thread():
-                known = {f.id for f in self._catalog.folders()}
+                known = {f.id for f in self._catalog.reader.folders()}
                 self._wants_ingest = False
                 self._watch_online(watcher)
                 yield Progress(
@@ -365,7 +368,7 @@ class Indexer:
 
     def _added_folders(self, known: set[FolderId]) -> set[Path]:
         """Roots added since the last look (`known` is updated), online ones only."""
-        folders = self._catalog.folders()
+        folders = self._catalog.reader.folders()
         added = {f.path for f in folders if f.id not in known and not f.offline}
         known.clear()
         known.update(f.id for f in folders)
@@ -385,7 +388,9 @@ class Indexer:
 
     def _watch_online(self, watcher: FolderWatcher) -> None:
         """Watch the roots that are online (an offline one is watched once back)."""
-        watcher.set_folders(f.path for f in self._catalog.folders() if not f.offline)
+        watcher.set_folders(
+            f.path for f in self._catalog.reader.folders() if not f.offline
+        )
 
     def _recheck_roots(self, watcher: FolderWatcher) -> None:
         """Look at every root (every 1-5 s while watching); rescan one that is back.
@@ -395,7 +400,7 @@ class Indexer:
         root on a network share whose server stopped answering may block it in
         ``stat`` or ``scandir`` until the kernel times the mount out.
         """
-        for folder in self._catalog.folders():
+        for folder in self._catalog.reader.folders():
             was_offline = folder.offline
             online = self._check_root(folder)
             if online and was_offline:
@@ -410,7 +415,7 @@ class Indexer:
         paths that exist but cannot be read keep their photos; symbolic links and
         anything below one are not followed.
         """
-        roots = self._catalog.folders()
+        roots = self._catalog.reader.folders()
         by_path = {r.path: r for r in roots}
         walked = walk_changed_paths(
             paths, [(r.path, r.id) for r in roots],
@@ -426,7 +431,7 @@ class Indexer:
             protected.extend(gone)
         rec = reconcile(
             disk,
-            self._catalog.known_files(under=scoped),
+            self._catalog.reader.known_files(under=scoped),
             key_of=_safe_key,
             settle_ns=int(settle_s * 1e9),
             protected=protected,

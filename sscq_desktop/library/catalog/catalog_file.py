@@ -5,7 +5,7 @@ script): the catalog is built complete under a private name, then hard-linked in
 so no process ever sees a half-created file, and every process uses the one that won.
 Hence a catalog of 0 bytes is never ours in the making: like a file SQLite cannot read,
 it is damaged (`CatalogDamagedError`), never silently replaced by an empty library.
-`catalog_rebuild` sets a damaged file aside and rebuilds. No Qt.
+`rebuild` sets a damaged file aside and rebuilds. No Qt.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from sscq_desktop.library.catalog_connection import CatalogError
-from sscq_desktop.library.schema import connect, migrate
+from sscq_desktop.library.catalog.connection import CatalogError
+from sscq_desktop.library.catalog.schema import connect, migrate
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from sscq_desktop.library.duplicates import find_near_duplicates
-from sscq_desktop.library.model_manager import ModelManager, NoModelError
+from sscq_desktop.library.catalog.thread_readers import ThreadReaders
+from sscq_desktop.library.folders.root_status import RootProbeCache
+from sscq_desktop.library.images.renderer import Renderer
+from sscq_desktop.library.models.model_manager import ModelManager, NoModelError
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import (
     DuplicateGroup,
@@ -29,10 +31,8 @@ from sscq_desktop.library.records import (
     PhotoId,
     SearchHit,
 )
-from sscq_desktop.library.renderer import Renderer
-from sscq_desktop.library.root_status import RootProbeCache
-from sscq_desktop.library.search_service import CodeIndex
-from sscq_desktop.library.thread_readers import ThreadReaders
+from sscq_desktop.library.search.code_index import CodeIndex
+from sscq_desktop.library.search.duplicates import find_near_duplicates
 from sscq_desktop.model.preprocessing import to_model_input
 
 INDEX_REFRESH_S = 2.0

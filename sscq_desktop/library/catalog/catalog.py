@@ -1,10 +1,13 @@
 """The catalog's one writer: `Catalog` creates, migrates and changes the SQLite file.
 
 It owns the only write connection, and every method that changes rows runs as one
-transaction under its lock, so writes are serialised even if it is shared between threads
-(the app uses it from its single writer lane). It also reads (it is a `CatalogReader`).
-A kill at any moment leaves the last committed batch: nothing half-written, and pending
-work is derived from the rows (images lacking codes for a model), so restarting resumes.
+transaction under the connection's lock, so writes are serialised even if it is shared
+between threads (the app uses it from its single writer lane). Reads are not its own:
+it holds a `CatalogReader` over that same connection (``catalog.reader.photos()``), so
+the writer's thread sees its own writes and every read query lives in one class
+(`reader`). A kill at any moment leaves the last committed batch: nothing half-written,
+and pending work is derived from the rows (images lacking codes for a model), so
+restarting resumes.
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
-from sscq_desktop.library.catalog_file import fold_log, open_catalog_file
-from sscq_desktop.library.catalog_reader import (
+from sscq_desktop.library.catalog.catalog_file import fold_log, open_catalog_file
+from sscq_desktop.library.catalog.connection import CatalogConnection, CatalogError
+from sscq_desktop.library.catalog.reader import (
     ACTIVE_MODEL_KEY,
     PENDING_MODEL_KEY,
-    CatalogError,
     CatalogReader,
-    CatalogStats,
-    WorkItem,
 )
+from sscq_desktop.library.catalog.reconciliation import Reconciliation
 from sscq_desktop.library.path_text import from_catalog, to_catalog
 from sscq_desktop.library.records import (
     FolderId,
@@ -34,18 +38,6 @@ from sscq_desktop.library.records import (
     ModelSource,
     PhotoId,
 )
-from sscq_desktop.library.scanner import Reconciliation
-
-__all__ = [
-    "ACTIVE_MODEL_KEY",
-    "PENDING_MODEL_KEY",
-    "Catalog",
-    "CatalogError",
-    "CatalogReader",
-    "CatalogStats",
-    "IngestRecord",
-    "WorkItem",
-]
 
 _WRITE_CHUNK = 2000  # rows per transaction when applying a large reconciliation
 
@@ -77,42 +69,61 @@ class IngestRecord:
     encodings: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
 
 
-class Catalog(CatalogReader):
+class Catalog:
     """The catalog's one writer; creates and migrates the file on open.
 
-    Every mutating method is one transaction under an internal lock: the app keeps a
-    single `Catalog` and funnels writes through it (one writer lane). It can also read.
+    Every mutating method is one transaction under the connection's lock: the app keeps
+    a single `Catalog` and funnels writes through it (one writer lane). Its reads go
+    through `reader`, on the same connection.
 
     Args:
         path: The catalog file; created (with its folder) if missing.
 
+    Attributes:
+        path: The catalog file.
+        reader: Every read of the catalog, through the writer's connection.
+
     Raises:
+        CatalogDamagedError: if the file is empty or not a readable SQLite catalog.
         CatalogVersionError: if the file was written by a newer app.
     """
 
-    def _open(self, path: Path) -> sqlite3.Connection:
-        conn = open_catalog_file(path)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = CatalogConnection(path, open_catalog_file(path))
         if os.name == "posix":
             os.chmod(path, 0o600)
-        return conn
+        self.reader = CatalogReader(self._db)
 
     def close(self) -> None:
         """Fold the write-ahead log into the file (`fold_log`), then close."""
-        with self._lock:
-            fold_log(self._conn)
-        super().close()
+        with self._db.lock:
+            fold_log(self._db.sqlite)
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Run statements in one ``BEGIN IMMEDIATE`` transaction under the writer lock."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        conn = self._db.sqlite
+        with self._db.lock:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
 
     # --- folders ------------------------------------------------------------------------
 
@@ -239,7 +250,9 @@ class Catalog(CatalogReader):
 
         Outcomes for photos deleted meanwhile are dropped (no orphan codes).
         """
-        keys = {m.model_id: self._model_key(m.model_id) for m in self.models()}
+        keys = {
+            m.model_id: self.reader.model_key(m.model_id) for m in self.reader.models()
+        }
         with self.transaction() as conn:
             for r in records:
                 if r.error is not None:
@@ -301,7 +314,7 @@ class Catalog(CatalogReader):
                 "path = excluded.path, source = excluded.source",
                 (model_id, str(path), source, now, M, K, L),
             )
-        record = self.model(model_id)
+        record = self.reader.model(model_id)
         if record is None:  # pragma: no cover - the insert above guarantees a row
             raise CatalogError(f"model {model_id!r} was not registered")
         return record
@@ -331,7 +344,7 @@ class Catalog(CatalogReader):
         Returns:
             True when `model_id` is now active (it may have been already).
         """
-        key = self._model_key(model_id)
+        key = self.reader.model_key(model_id)
         with self.transaction() as conn:
             lacking = conn.execute(
                 "SELECT 1 FROM images i WHERE status != 'error' AND NOT EXISTS "

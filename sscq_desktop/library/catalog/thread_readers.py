@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sscq_desktop.library.catalog import CatalogReader
+from sscq_desktop.library.catalog.reader import CatalogReader
 
 
 class ThreadReaders:
@@ -28,6 +28,6 @@ class ThreadReaders:
         """This thread's reader (opened on first use)."""
         reader: CatalogReader | None = getattr(self._local, "reader", None)
         if reader is None:
-            reader = CatalogReader(self._path)
+            reader = CatalogReader.open(self._path)
             self._local.reader = reader
         return reader

@@ -3,9 +3,11 @@
 `walk_images` lists image files under a root: it skips hidden and system folders, the
 app's own folders and symbolic links (never followed), visits each real directory once,
 and reports the entries it cannot read so that their photos are not taken for deleted;
-`root_problem` says when a whole root is offline (unplugged drive, unmounted share). `reconcile` compares a disk listing with catalog rows and
-says what is new, changed, moved (same content key at a new path: keeps its codes) or
-gone. It reads only the few files whose size matches a vanished photo. No catalog writes.
+`root_problem` says when a whole root is offline (unplugged drive, unmounted share).
+`reconcile` compares a disk listing with catalog rows and says what is new, changed,
+moved (same content key at a new path: keeps its codes) or gone, as the records of
+`sscq_desktop.library.catalog.reconciliation`. It reads only the few files whose size
+matches a vanished photo. No catalog writes.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sscq_desktop.library.image_loader import is_supported_name
+from sscq_desktop.library.catalog.reconciliation import (
+    FileStat,
+    KnownFile,
+    Reconciliation,
+)
+from sscq_desktop.library.images.image_loader import is_supported_name
 from sscq_desktop.library.path_text import display_path
-from sscq_desktop.library.records import FolderId, PhotoId
+from sscq_desktop.library.records import FolderId
 
 logger = logging.getLogger(__name__)
 
@@ -47,58 +54,6 @@ _SPECIAL_FOLDERS = (
     else frozenset()
 )
 """Kernel file systems: never photos, and walking them never ends (Linux)."""
-
-
-@dataclass(frozen=True)
-class FileStat:
-    """An image file seen on disk.
-
-    Attributes:
-        path: Absolute path (under a library root; symlinks are not resolved).
-        size: Size in bytes.
-        mtime_ns: Modification time in nanoseconds.
-        folder_id: The library root it was found under.
-    """
-
-    path: Path
-    size: int
-    mtime_ns: int
-    folder_id: FolderId
-
-
-@dataclass(frozen=True)
-class KnownFile:
-    """What the catalog holds about a file, as far as reconciliation needs."""
-
-    id: PhotoId
-    path: Path
-    size: int
-    mtime_ns: int
-    content_key: str | None
-
-
-@dataclass
-class Reconciliation:
-    """What to change in the catalog so that it matches the disk.
-
-    Attributes:
-        new: Files to add, each with its content key when it was computed.
-        changed: Known photos whose size or mtime changed: to re-decode and re-encode.
-        moved: Known photos found at a new path with the same content key: keep codes.
-        deleted: Known photos no longer on disk.
-        deferred: Files modified too recently to be complete; look again later.
-    """
-
-    new: list[tuple[FileStat, str | None]] = field(default_factory=list)
-    changed: list[tuple[PhotoId, FileStat]] = field(default_factory=list)
-    moved: list[tuple[PhotoId, FileStat]] = field(default_factory=list)
-    deleted: list[KnownFile] = field(default_factory=list)
-    deferred: list[Path] = field(default_factory=list)
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the catalog already matches the disk."""
-        return not (self.new or self.changed or self.moved or self.deleted)
 
 
 def walk_images(

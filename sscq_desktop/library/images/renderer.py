@@ -24,15 +24,15 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from sscq_desktop.library.content_key import content_key
-from sscq_desktop.library.decode_pool import (
+from sscq_desktop.library.images.content_key import content_key
+from sscq_desktop.library.images.decode_pool import (
     DECODER_FAILURES,
     DecodePool,
     failure_reason,
 )
-from sscq_desktop.library.image_loader import ImageLoadError, load_image
+from sscq_desktop.library.images.image_loader import ImageLoadError, load_image
+from sscq_desktop.library.images.thumbnails import thumbnail_path, write_thumbnail
 from sscq_desktop.library.records import PhotoRecord
-from sscq_desktop.library.thumbnails import thumbnail_path, write_thumbnail
 from sscq_desktop.model.preprocessing import ResizePolicy, to_model_input
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sscq_desktop.library.catalog import ACTIVE_MODEL_KEY, Catalog
-from sscq_desktop.library.catalog_file import is_catalog_damage
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.catalog_file import is_catalog_damage
+from sscq_desktop.library.catalog.reader import ACTIVE_MODEL_KEY
 
 logger = logging.getLogger(__name__)
 

@@ -33,28 +33,28 @@ from typing import TypeVar
 
 from PIL import Image
 
-from sscq_desktop.library.image_loader import ImageLoadError
-from sscq_desktop.library.model_check import (
+from sscq_desktop.library.catalog.thread_readers import ThreadReaders
+from sscq_desktop.library.images.image_loader import ImageLoadError
+from sscq_desktop.library.images.renderer import Renderer
+from sscq_desktop.library.models.model_manager import ModelManager
+from sscq_desktop.library.progress import Progress
+from sscq_desktop.library.records import ModelRecord, PhotoRecord
+from sscq_desktop.library.retrain.model_check import (
     MIN_CHECKED_LIBRARY,
     ModelCheck,
     check_photo_count,
     compare_models,
     no_check,
 )
-from sscq_desktop.library.model_manager import ModelManager
-from sscq_desktop.library.progress import Progress
-from sscq_desktop.library.quality_estimate import WORKING_SIDE
-from sscq_desktop.library.records import ModelRecord, PhotoRecord
-from sscq_desktop.library.renderer import Renderer
-from sscq_desktop.library.retrain import RetrainError, run_trainer
-from sscq_desktop.library.retrain_request import (
+from sscq_desktop.library.retrain.quality_estimate import WORKING_SIDE
+from sscq_desktop.library.retrain.retrain_request import (
     MIN_PHOTOS,
     NBITS,
     RetrainRequest,
     TrainerJob,
     trainer_command,
 )
-from sscq_desktop.library.thread_readers import ThreadReaders
+from sscq_desktop.library.retrain.trainer_process import RetrainError, run_trainer
 from sscq_desktop.paths import AppPaths
 
 logger = logging.getLogger(__name__)

@@ -25,8 +25,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from sscq_desktop.library.image_loader import is_supported_name
-from sscq_desktop.library.network_fs import on_network_fs
+from sscq_desktop.library.folders.network_fs import on_network_fs
+from sscq_desktop.library.images.image_loader import is_supported_name
 
 logger = logging.getLogger(__name__)
 

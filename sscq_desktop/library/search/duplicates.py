@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from sscq_desktop.core import distance_tables, search
 from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
-from sscq_desktop.library.search_service import CodeIndex, vector_distance
+from sscq_desktop.library.search.code_index import CodeIndex, vector_distance
 
 _QUERY_BATCH = 256
 _SCALE_SAMPLE = 256

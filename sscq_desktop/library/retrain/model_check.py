@@ -25,7 +25,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from sscq_desktop.library.quality_estimate import QualityEstimate, estimate_quality
+from sscq_desktop.library.retrain.quality_estimate import (
+    QualityEstimate,
+    estimate_quality,
+)
 from sscq_desktop.model.encoder import Embedder
 
 MARGIN = 0.03

@@ -1,7 +1,7 @@
 """Run the trainer as a child process and follow its events.
 
 The trainer (``python -m training train ...``, built by
-`sscq_desktop.library.retrain_request.trainer_command`) gets an argument list, never a
+`sscq_desktop.library.retrain.retrain_request.trainer_command`) gets an argument list, never a
 shell string. It prints one event a line on stdout (`sscq_desktop.model.trainer_events`
 describes the protocol); this module reads them on a helper thread (so cancellation is
 honoured even while the trainer is silent), turns each into a `Progress` that carries

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from sscq_desktop.library.decode_budget import (
+from sscq_desktop.library.images.decode_budget import (
     DecodeBudget,
     DecodeBudgetError,
     DecodeBudgetTimeoutError,

@@ -16,11 +16,11 @@ import threading
 import time
 from pathlib import Path
 
-from sscq_desktop.library.catalog import Catalog
-from sscq_desktop.library.catalog_reader import CatalogReader
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.reader import CatalogReader
+from sscq_desktop.library.folders.scanner import root_problem
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.records import FolderId, FolderOverview, FolderRecord
-from sscq_desktop.library.scanner import root_problem
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def check_root(catalog: Catalog, folder: FolderRecord) -> tuple[bool, bool]:
         recorded state (searches then see the new marking).
     """
     problem = root_problem(
-        folder.path, expect_photos=catalog.folder_has_photos(folder.id)
+        folder.path, expect_photos=catalog.reader.folder_has_photos(folder.id)
     )
     offline = problem is not None
     if offline == folder.offline:

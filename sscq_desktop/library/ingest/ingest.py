@@ -22,21 +22,22 @@ from pathlib import Path
 
 import numpy as np
 
-from sscq_desktop.library.catalog import Catalog, IngestRecord, WorkItem
-from sscq_desktop.library.decode_pool import (
+from sscq_desktop.library.catalog.catalog import Catalog, IngestRecord
+from sscq_desktop.library.catalog.reader import WorkItem
+from sscq_desktop.library.images.decode_pool import (
     DECODER_FAILURES,
     DecodePool,
     failure_reason,
 )
-from sscq_desktop.library.image_loader import DEFAULT_MAX_PIXELS
-from sscq_desktop.library.ingest_decoder import DecodedItem, IngestDecoder
+from sscq_desktop.library.images.image_loader import DEFAULT_MAX_PIXELS
+from sscq_desktop.library.images.thumbnails import THUMBNAIL_SIZE
+from sscq_desktop.library.ingest.ingest_decoder import DecodedItem, IngestDecoder
 from sscq_desktop.library.progress import (
     Progress,
     ProgressMeter,
     is_cancelled,
     wait_while_paused,
 )
-from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE
 from sscq_desktop.model.encoder import Embedder, ModelOutputError, check_encoded
 
 __all__ = ["IngestOptions", "IngestPipeline", "IngestSummary"]
@@ -149,7 +150,7 @@ class IngestPipeline:
             EncoderError: if onnxruntime fails (not a per-file problem).
         """
         model_ids = list(self._encoders)
-        meter = ProgressMeter(phase, self._catalog.count_missing(model_ids))
+        meter = ProgressMeter(phase, self._catalog.reader.count_missing(model_ids))
         encoded = dict.fromkeys(model_ids, 0)
         yield meter.snapshot()
         opts = self._options
@@ -177,7 +178,7 @@ class IngestPipeline:
                     break
                 while len(inflight) < window:
                     if not pending and not exhausted:
-                        chunk = self._catalog.missing_work(
+                        chunk = self._catalog.reader.missing_work(
                             model_ids, after=after, limit=_FETCH
                         )
                         exhausted = len(chunk) < _FETCH

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from sscq_desktop.library.content_key import content_key
-from sscq_desktop.library.encoding_reader import WorkItem
-from sscq_desktop.library.image_loader import ImageLoadError, load_image
-from sscq_desktop.library.thumbnails import THUMBNAIL_SIZE, write_thumbnail
+from sscq_desktop.library.catalog.reader import WorkItem
+from sscq_desktop.library.images.content_key import content_key
+from sscq_desktop.library.images.image_loader import ImageLoadError, load_image
+from sscq_desktop.library.images.thumbnails import THUMBNAIL_SIZE, write_thumbnail
 from sscq_desktop.model.preprocessing import ResizePolicy, to_model_input
 
 logger = logging.getLogger(__name__)

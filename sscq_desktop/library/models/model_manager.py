@@ -1,6 +1,6 @@
 """Which model answers searches: registered models, the active and pending ones, switches.
 
-`ModelManager` holds the library's model state on top of `ModelRegistry` (which validates
+`ModelManager` holds the library's model state on top of `ModelFiles` (which validates
 and stores files): the active model, the pending one while the library is re-encoded,
 the switch between them, and the loaded artifacts and encoders, kept warm. A model is
 accepted (imported, switched to, loaded) only after its encoder ran one tiny batch with
@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sscq_desktop.library.catalog import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, Catalog
-from sscq_desktop.library.model_registry import ModelRegistry
+from sscq_desktop.library.catalog.catalog import Catalog
+from sscq_desktop.library.catalog.reader import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
+from sscq_desktop.library.models.model_files import ModelFiles
 from sscq_desktop.library.records import ModelRecord, ModelSource
 from sscq_desktop.model.artifact import ArtifactError, ModelArtifact
 from sscq_desktop.model.encoder import (
@@ -78,7 +79,7 @@ def probe_encoder(factory: EncoderFactory, artifact: ModelArtifact) -> Embedder:
 
 
 class ModelManager:
-    """The library's models: registry, active/pending state, loaded encoders.
+    """The library's models: their files, active/pending state, loaded encoders.
 
     Registers the shipped default model and makes it active when nothing is.
 
@@ -98,38 +99,38 @@ class ModelManager:
         on_switch: Callable[[], None] = lambda: None,
     ) -> None:
         self._catalog = catalog
-        self._registry = ModelRegistry(catalog, paths)
+        self._files = ModelFiles(catalog, paths)
         self._encoder_factory = encoder_factory
         self._on_switch = on_switch
         self._lock = threading.RLock()
         self._encoders: dict[str, Embedder] = {}
         self._artifacts: dict[str, ModelArtifact] = {}
-        default = self._registry.ensure_default()
-        if default is not None and self._catalog.active_model_id() is None:
+        default = self._files.ensure_default()
+        if default is not None and self._catalog.reader.active_model_id() is None:
             self._catalog.set_setting(ACTIVE_MODEL_KEY, default.model_id)
 
     def models(self) -> list[ModelRecord]:
         """Registered models."""
-        return self._catalog.models()
+        return self._catalog.reader.models()
 
     def model(self, model_id: str) -> ModelRecord | None:
         """One registered model's record."""
-        return self._catalog.model(model_id)
+        return self._catalog.reader.model(model_id)
 
     @property
     def active_model_id(self) -> str | None:
         """The model answering searches."""
-        return self._catalog.active_model_id()
+        return self._catalog.reader.active_model_id()
 
     @property
     def pending_model_id(self) -> str | None:
         """The model being switched to, while the library is re-encoded."""
-        return self._catalog.pending_model_id()
+        return self._catalog.reader.pending_model_id()
 
     @property
     def default_model_id(self) -> str | None:
         """The shipped default model, when this installation has one."""
-        return self._registry.default_model_id()
+        return self._files.default_model_id()
 
     def require_active(self) -> str:
         """The active model's id.
@@ -160,7 +161,7 @@ class ModelManager:
         def verify(artifact: ModelArtifact) -> None:
             probed.append((artifact, probe_encoder(self._encoder_factory, artifact)))
 
-        record = self._registry.import_artifact(path, origin=origin, verify=verify)
+        record = self._files.import_artifact(path, origin=origin, verify=verify)
         if probed:  # not when this very file was registered before
             artifact, encoder = probed[-1]
             with self._lock:
@@ -294,7 +295,7 @@ class ModelManager:
         Raises:
             NoModelError: if this installation has no default model.
         """
-        default = self._registry.ensure_default()
+        default = self._files.ensure_default()
         if default is None:
             raise NoModelError("this installation has no default model")
         return self.switch_model(default.model_id)
@@ -303,7 +304,7 @@ class ModelManager:
         """The validated artifact of a registered model (cached)."""
         with self._lock:
             if model_id not in self._artifacts:
-                self._artifacts[model_id] = self._registry.load(model_id)
+                self._artifacts[model_id] = self._files.load(model_id)
             return self._artifacts[model_id]
 
     def encoder(self, model_id: str) -> Embedder:
@@ -326,7 +327,7 @@ class ModelManager:
         Training writes one next to every export; the app never opens it, it only hands
         its path to the trainer (``--init-from``).
         """
-        record = self._catalog.model(model_id)
+        record = self._catalog.reader.model(model_id)
         if record is None:
             return None
         companion = record.path.with_suffix(".pt")

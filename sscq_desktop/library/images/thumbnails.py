@@ -26,7 +26,7 @@ def thumbnail_path(thumbnails_dir: Path, content_key: str) -> Path:
 
     Args:
         thumbnails_dir: The cache folder, `AppPaths.thumbnails_dir`.
-        content_key: A key from `sscq_desktop.library.content_key.content_key`.
+        content_key: A key from `sscq_desktop.library.images.content_key.content_key`.
 
     Returns:
         The thumbnail's path.
