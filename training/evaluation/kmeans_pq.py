@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from sscq_desktop.core import encode
+
 
 def kmeans(
     x: npt.NDArray[np.float32], k: int, *, iterations: int = 25, seed: int = 0
@@ -85,22 +87,15 @@ class PcaProjection:
 def pq_reconstruct(
     x: npt.NDArray[np.float32], codebook: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
-    """Each sub-vector replaced by its nearest codeword.
+    """Each sub-vector replaced by its nearest codeword (`sscq_desktop.core.encode`'s).
 
     Shape:
         x: (n, M*L), codebook: (M, K, L) -> (n, M*L).
     """
-    n_codebooks, _, dsub = codebook.shape
-    sub = x.reshape(len(x), n_codebooks, dsub)
-    out = np.empty_like(sub)
-    for m in range(n_codebooks):
-        d2 = (
-            (sub[:, m] ** 2).sum(1, keepdims=True)
-            - 2 * sub[:, m] @ codebook[m].T
-            + (codebook[m] ** 2).sum(1)
-        )  # (n, K)
-        out[:, m] = codebook[m][d2.argmin(axis=1)]
-    return out.reshape(len(x), -1)
+    codes = encode(x, codebook)  # (n, M)
+    books = np.arange(codebook.shape[0])
+    out: npt.NDArray[np.float32] = codebook[books, codes].reshape(len(x), -1)
+    return out
 
 
 def fit_opq(
