@@ -3,8 +3,8 @@
 Usage: python tests/benchmarks/bench_gui_search_latency.py [N_IMAGES]
 
 The window runs over a real `Library`: a SQLite catalog of N photos written through the
-catalog writer (random embeddings around 1,000 centres and their real 32-bit PQ codes under
-the tiny test model, M=8, K=16, as `bench_library_search.py` builds them), searched by the
+catalog writer by `bench_library_search.build` (random embeddings around 1,000 centres and
+their real 32-bit PQ codes under the tiny test model, M=8, K=16), searched by the
 library's own ADC scan. No photo file exists and indexing is never started (a scan would
 find the files gone); every photo shares one content key, so the gallery and the results
 read one small cached thumbnail JPEG, as the app reads the library's thumbnail cache. Each
@@ -26,76 +26,24 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT)]
 
 import numpy as np  # noqa: E402
+from bench_library_search import build  # noqa: E402  (this folder: the catalog builder)
 from PIL import Image  # noqa: E402
 
-from sscq_desktop.core import encode  # noqa: E402
-from sscq_desktop.library.catalog.catalog import IngestRecord  # noqa: E402
-from sscq_desktop.library.catalog.reconciliation import FileStat, Reconciliation  # noqa: E402
 from sscq_desktop.library.images.thumbnails import write_thumbnail  # noqa: E402
 from sscq_desktop.library.library import Library  # noqa: E402
-from sscq_desktop.library.records import FolderId  # noqa: E402
 from sscq_desktop.paths import AppPaths, app_paths  # noqa: E402
 
-sys.path.append(str(ROOT / "tests"))  # tiny_model, after sscq_desktop
-from tiny_model import make_tiny_artifact  # noqa: E402
-
-sys.path.pop()  # decoder processes (spawn) start with this sys.path
-
-BATCH = 20_000
 CONTENT_KEY = "bench-shared-thumbnail"
 
 
 def build_library(home: Path, n: int) -> AppPaths:
     """A catalog of `n` encoded photos (no files) and their one shared thumbnail."""
+    build(home, n, content_key=CONTENT_KEY)
     paths = app_paths(home).ensure()
-    artifact = make_tiny_artifact(home / "bench.onnx", model_id="bench")
-    meta = artifact.metadata
-    lib = Library(paths)
-    lib.import_model(artifact.path)
-    lib.switch_model("bench")
-    cat = lib.catalog
-    folder_path = home / "photos"
-    folder_path.mkdir()
-    folder = cat.add_folder(folder_path)
-    rng = np.random.default_rng(0)
-    centres = rng.standard_normal((1000, meta.embed_dim)).astype(np.float32) * 3
-    for lo in range(0, n, BATCH):
-        hi = min(n, lo + BATCH)
-        files = [
-            FileStat(
-                folder.path / f"d{i // 1000:04d}" / f"IMG_{i:07d}.jpg",
-                3_000_000 + i,
-                i,
-                FolderId(folder.id),
-            )
-            for i in range(lo, hi)
-        ]
-        cat.apply_reconciliation(Reconciliation(new=[(f, None) for f in files]))
-        emb = centres[rng.integers(0, 1000, hi - lo)] + rng.standard_normal(
-            (hi - lo, meta.embed_dim)
-        ).astype(np.float32)
-        codes = encode(emb, meta.codebooks)
-        emb16 = emb.astype("<f2")
-        work = cat.reader.missing_work(["bench"], after=lo, limit=hi - lo)
-        cat.record_ingest(
-            [
-                IngestRecord(
-                    w.photo_id,
-                    3_000_000,
-                    0,
-                    CONTENT_KEY,
-                    4000,
-                    3000,
-                    encodings={"bench": (codes[j].tobytes(), emb16[j].tobytes())},
-                )  # fmt: skip
-                for j, w in enumerate(work)
-            ]
-        )
     noise = np.random.default_rng(2).integers(0, 256, (768, 1024, 3), dtype=np.uint8)
     write_thumbnail(
         Image.fromarray(noise), paths.thumbnails_dir, CONTENT_KEY
     )  # as large as ingest writes
-    lib.close()
     return paths
 
 

@@ -35,8 +35,12 @@ sys.path.pop()  # decoder processes (spawn) start with this sys.path
 BATCH = 20_000
 
 
-def build(home: Path, n: int) -> float:
-    """Create a catalog of `n` encoded photos; returns seconds taken."""
+def build(home: Path, n: int, *, content_key: str | None = None) -> float:
+    """Create a catalog of `n` encoded photos; returns seconds taken.
+
+    Each photo gets a content key of its own, or `content_key` for all (then they share
+    one thumbnail, as identical copies do).
+    """
     start = time.perf_counter()
     artifact = make_tiny_artifact(home / "bench.onnx", model_id="bench")
     meta = artifact.metadata
@@ -72,7 +76,7 @@ def build(home: Path, n: int) -> float:
                 w.photo_id,
                 3_000_000,
                 0,
-                f"{3_000_000}:{w.photo_id:032x}",
+                content_key or f"{3_000_000}:{w.photo_id:032x}",
                 4000,
                 3000,
                 encodings={"bench": (codes[j].tobytes(), emb16[j].tobytes())},
