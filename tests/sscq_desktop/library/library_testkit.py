@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,17 @@ class Counter:
 
     def factory(self, artifact: ModelArtifact) -> CountingEncoder:
         return CountingEncoder(artifact, self)
+
+
+def make_photos(folder: Path, n: int, *, first_seed: int = 0) -> list[Path]:
+    """Write `n` small distinct JPEGs into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"img_{i:05d}.jpg"
+        grid_image(first_seed + i, (32, 24)).save(path, quality=90)
+        paths.append(path)
+    return paths
 
 
 def wait_until(

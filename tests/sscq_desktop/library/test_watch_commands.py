@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from library_testkit import Counter, grid_image, wait_until
+from library_testkit import Counter, make_photos, wait_until
 
 from sscq_desktop.library.catalog.reconciliation import FileStat
 from sscq_desktop.library.folders import scanner as scanner_module
@@ -26,17 +26,6 @@ from sscq_desktop.model.artifact import ModelArtifact
 
 WATCHED = 400
 """Photos watched when a folder is added (issue #14 says 10,000: see the benchmark)."""
-
-
-def make_photos(folder: Path, n: int, *, first_seed: int = 0) -> list[Path]:
-    """Write `n` small distinct JPEGs into `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        path = folder / f"img_{i:05d}.jpg"
-        grid_image(first_seed + i, (32, 24)).save(path, quality=90)
-        paths.append(path)
-    return paths
 
 
 class Spy:

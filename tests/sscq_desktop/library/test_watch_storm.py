@@ -14,23 +14,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from library_testkit import Counter, grid_image, wait_until
+from library_testkit import Counter, make_photos, wait_until
 
 from sscq_desktop.library.folders.watcher import COLLAPSE_THRESHOLD, FolderWatcher
 from sscq_desktop.library.library import Library
 
 STORM = COLLAPSE_THRESHOLD + 100
-
-
-def make_photos(folder: Path, n: int, *, first_seed: int = 0) -> list[Path]:
-    """Write `n` small distinct JPEGs into `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        path = folder / f"img_{i:05d}.jpg"
-        grid_image(first_seed + i, (32, 24)).save(path, quality=90)
-        paths.append(path)
-    return paths
 
 
 def catalog_matches_disk(library: Library, root: Path) -> bool:
