@@ -54,6 +54,13 @@ CIFAR10_ARMS: dict[str, list[str]] = {
     "compact_w0.5": ['model.backbone="compact"', "model.width=0.5"],
     "convpool_crop0.08": ["data.crop_scale_min=0.08"],
     "convpool_noblur": ["data.blur_sigma_max=0.0"],
+    # Session 6: a sharper NT-Xent temperature; more, larger steps (both without blur).
+    "noblur_tau0.2": ["data.blur_sigma_max=0.0", "loss.tau_ic=0.2"],
+    "noblur_b128_lr1e-3": [
+        "data.blur_sigma_max=0.0",
+        "optim.batch_size=128",
+        "optim.lr=1e-3",
+    ],
 }
 CIFAR10_BASE = [
     'model.backbone="convpool"',
