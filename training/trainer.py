@@ -241,8 +241,9 @@ class _Loop:
             pace = pacer.pace_after(sched.step, sched.total_steps)
             if pace is not None:
                 self._resize(pacer, pace)
-            if (
+            if (  # every step until the first log interval: a live plot starts at once
                 sched.step % cfg.run.log_every_steps == 0
+                or sched.step - step0 < cfg.run.log_every_steps
                 or sched.step == sched.total_steps
             ):
                 now = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, NewType
 
@@ -132,6 +133,31 @@ class ModelRecord:
     def is_default(self) -> bool:
         """Whether this is the model shipped with the app."""
         return self.source == "default"
+
+    @property
+    def display_name(self) -> str:
+        """The name a person reads, e.g. "Trained on your photos - 30 Nov 2026, 32 bits".
+
+        The id stays internal (logs, the CLI's ``--model``); two models trained the same
+        day differ by `registered_on`'s time, which the settings list adds when needed.
+        """
+        if self.is_default:
+            return f"Built-in model, {self.nbits} bits"
+        what = (
+            "Trained on your photos" if self.source == "trained" else "Imported model"
+        )
+        day = self.registered_on
+        when = f" - {day.day} {day:%b %Y}" if day is not None else ""
+        return f"{what}{when}, {self.nbits} bits"
+
+    @property
+    def registered_on(self) -> datetime | None:
+        """`registered_at` as a local date and time; None if it is not an ISO time."""
+        try:
+            moment = datetime.fromisoformat(self.registered_at)
+        except ValueError:
+            return None
+        return moment.astimezone() if moment.tzinfo is not None else moment
 
 
 @dataclass(frozen=True)

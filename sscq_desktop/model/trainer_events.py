@@ -64,7 +64,10 @@ class StartEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class StepEvent:
-    """A training step was taken (every ``run.log_every_steps`` steps, and the last).
+    """A training step was taken (reported for a run's first steps, then periodically).
+
+    Sent for each of a run's first ``run.log_every_steps`` steps (so a live plot starts at
+    once), then every ``run.log_every_steps`` steps, and for the last.
 
     Attributes:
         step: Steps done so far.

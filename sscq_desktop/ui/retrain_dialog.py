@@ -1,4 +1,4 @@
-"""`RetrainDialog`: "Retrain on my photos": choices, live progress, loss plot, cancel.
+"""`RetrainDialog`: "Retrain on my photos": choices, progress in words, a learning curve.
 
 The trainer runs as a child process driven by `Library.retrain` inside a `Task` on the
 job lane (never a reader's thread, for the whole budget); its `Progress` arrives here,
@@ -9,11 +9,17 @@ better, `model_trained` asks the main window to switch to it (as one of its writ
 Settings does); otherwise `model_kept` says the current model stays (Settings can still
 switch to it). Before training, the dialog says whether the library is large enough for
 that check. Failure or cancel leaves the active model untouched and says why.
+
+Everything is said in a person's words: time left and photos seen, one learning curve
+(the total loss against photos seen, not the loss terms' names), the before/after
+figures of the check, and budgets of at least `MIN_MINUTES` (shorter runs cannot learn
+enough to beat the model in use).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -52,9 +58,8 @@ from sscq_desktop.model.trainer_events import (
     StepEvent,
 )
 from sscq_desktop.ui.errors import user_message
-from sscq_desktop.ui.loss_plot import LossPlot
-from sscq_desktop.ui.settings import AppSettings
-from sscq_desktop.ui.status_bar import format_eta
+from sscq_desktop.ui.learning_curve import LearningCurve
+from sscq_desktop.ui.settings import MIN_RETRAIN_MINUTES, AppSettings
 from sscq_desktop.ui.tasks import Task, TaskCancelled, TaskContext, TaskRunner
 
 if TYPE_CHECKING:
@@ -113,6 +118,7 @@ class RetrainDialog(QDialog):
         self.last_progress: Progress | None = None
         self.note = ""  # the library's remarks before training (how, what is held out)
         self._training = False  # the trainer has started (later notes: the check)
+        self._batch_size = 0  # photos per step, from the trainer's start event
         self.setWindowTitle("Retrain on my photos")
         self.setMinimumWidth(560)
 
@@ -123,7 +129,8 @@ class RetrainDialog(QDialog):
             self.bits_combo.addItem(f"{bits} bits ({bits // 8} bytes per photo)", bits)
         self.bits_combo.setCurrentIndex(self.bits_combo.findData(settings.retrain_bits))
         self.minutes_spin = QSpinBox()
-        self.minutes_spin.setRange(1, 24 * 60)
+        self.minutes_spin.setRange(MIN_RETRAIN_MINUTES, 24 * 60)
+        self.minutes_spin.setSingleStep(5)
         self.minutes_spin.setSuffix(" min")
         self.minutes_spin.setValue(settings.retrain_minutes)
         self.device_combo = QComboBox()
@@ -146,9 +153,8 @@ class RetrainDialog(QDialog):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setValue(0)
-        self.eta_label = QLabel("")
-        self.usage_label = QLabel("")
-        self.loss_plot = LossPlot()
+        self.progress_text = QLabel("")
+        self.learning_curve = LearningCurve()
         self.start_button = QPushButton("Start training")
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel training")
@@ -159,15 +165,12 @@ class RetrainDialog(QDialog):
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
-        stats = QHBoxLayout()
-        stats.addWidget(self.eta_label, 1)
-        stats.addWidget(self.usage_label)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.status_label)
         layout.addWidget(self.progress_bar)
-        layout.addLayout(stats)
-        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.progress_text)
+        layout.addWidget(self.learning_curve, 1)
         layout.addLayout(buttons)
         self.start_button.clicked.connect(self.start_training)
         self.cancel_button.clicked.connect(self.cancel_training)
@@ -210,9 +213,11 @@ class RetrainDialog(QDialog):
 
         task: Task[RetrainOutcome] = Task(fn, lane="job")
         self._task = task
-        self.loss_plot.clear()
+        self.learning_curve.clear()
+        self.progress_text.clear()
         self.note = ""
         self._training = False
+        self._batch_size = 0
         self._set_running(True)
         self.status_label.setText("Starting the trainer…")
         self.training_started.emit()
@@ -250,8 +255,11 @@ class RetrainDialog(QDialog):
                 if not self._training:
                     self.note = f"{self.note}; {message}" if self.note else message
                 self.status_label.setText(message[:1].upper() + message[1:] + ".")
-            case StartEvent():
+            case StartEvent(config=config):
                 self._training = True
+                optim = config.get("optim")
+                batch = optim.get("batch_size") if isinstance(optim, dict) else None
+                self._batch_size = batch if isinstance(batch, int) else 0
                 self.status_label.setText(
                     f"Training started ({self.note})."
                     if self.note
@@ -260,7 +268,10 @@ class RetrainDialog(QDialog):
             case StepEvent():
                 self._show_step(event)
             case EpochEndEvent(epoch=epoch):
-                self.status_label.setText(f"Epoch {epoch} done.")
+                rounds = "once" if epoch == 0 else f"{epoch + 1} times"
+                self.status_label.setText(
+                    f"Learning from your photos: each has been seen {rounds}."
+                )
             case DoneEvent():
                 self.progress_bar.setValue(self.progress_bar.maximum())
                 self.status_label.setText("Training done; registering the new model…")
@@ -272,23 +283,14 @@ class RetrainDialog(QDialog):
         if total > 0:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(min(step, total))
-        self.loss_plot.add_point(
-            step, {k: v for k, v in event.losses.items() if v is not None}
+        seen = step * self._batch_size if self._batch_size else step
+        self.learning_curve.add_point(seen, event.losses.get("total"))
+        noun = "photos" if self._batch_size else "steps"
+        self.progress_text.setText(
+            f"{time_left_text(event.eta_s)} · {seen:,} {noun} seen"
         )
-        rate = event.images_per_s
-        parts = [f"Step {step:,} of {total:,}", f"ETA {format_eta(event.eta_s)}"]
-        if rate:
-            parts.append(f"{rate:.0f} images/s")
-        self.eta_label.setText(" · ".join(parts))
-        usage = event.codeword_usage
-        if usage:
-            mean = sum(usage) / len(usage)
-            self.usage_label.setText(
-                f"Codeword usage {mean:.0%}"
-                if mean <= 1
-                else f"Codeword usage {mean:.1f}"
-            )
-        self.status_label.setText("Training on your photos…")
+        if not self.status_label.text().startswith("Learning from your photos"):
+            self.status_label.setText("Learning from your photos…")
 
     def _on_task_succeeded(self, outcome: RetrainOutcome) -> None:
         self._on_task_finished()  # idle before anyone hears the outcome
@@ -383,3 +385,21 @@ def outcome_text(outcome: RetrainOutcome) -> str:
             f"{switching}"
         )
     return f"The new model is better.{figures}{switching}"
+
+
+def time_left_text(seconds: float | None) -> str:
+    """``430`` -> ``"About 7 minutes left"``; rounded as a person would say it."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "Estimating the time left…"
+    if seconds < 60:
+        return "Less than a minute left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"About {minutes} minute{'s' if minutes != 1 else ''} left"
+    hours, minutes = divmod(minutes, 60)
+    hour_text = f"{hours} hour{'s' if hours != 1 else ''}"
+    return (
+        f"About {hour_text} {minutes} min left"
+        if minutes
+        else f"About {hour_text} left"
+    )

@@ -26,6 +26,10 @@ GallerySort = Literal["date", "name", "folder"]
 GALLERY_SORTS: tuple[GallerySort, ...] = ("date", "name", "folder")
 DEVICES: tuple[TrainDevice, ...] = get_args(TrainDevice)
 
+MIN_RETRAIN_MINUTES = 10
+"""The shortest retrain offered: shorter runs cannot learn enough to beat the model in use
+(the README's retrain table measured 30 CPU-minutes)."""
+
 _HEADER = "# SSCQ Desktop settings (written by the app; edit while it is closed)\n"
 
 
@@ -48,7 +52,7 @@ class AppSettings:
     watch_folders: bool = True  # pick up changes as they happen (polls network drives)
     device: TrainDevice = "auto"  # retrain device: "auto", "cpu" or "cuda"
     retrain_bits: int = 32  # code length proposed by the retrain dialog: 16, 32 or 64
-    retrain_minutes: int = 10  # time budget proposed by the retrain dialog
+    retrain_minutes: int = 30  # time budget proposed by the retrain dialog (>= 10)
 
     def __post_init__(self) -> None:
         if self.gallery_sort not in GALLERY_SORTS:
@@ -71,9 +75,10 @@ class AppSettings:
             raise ValueError(
                 f"retrain_bits must be 16, 32 or 64, got {self.retrain_bits}"
             )
-        if not 1 <= self.retrain_minutes <= 24 * 60:
+        if not MIN_RETRAIN_MINUTES <= self.retrain_minutes <= 24 * 60:
             raise ValueError(
-                f"retrain_minutes must be in [1, 1440], got {self.retrain_minutes}"
+                f"retrain_minutes must be in [{MIN_RETRAIN_MINUTES}, 1440], "
+                f"got {self.retrain_minutes}"
             )
 
     def replace(self, **changes: Any) -> AppSettings:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -110,12 +110,13 @@ class SettingsDialog(QDialog):
 
     def set_models(self, models: Sequence[ModelRecord]) -> None:
         self.model_combo.clear()
-        ordered = sorted(models, key=lambda m: (not m.is_default, m.model_id))
-        for model in ordered:
-            label = f"{model.model_id} ({model.nbits} bits)"
-            if model.is_default:
-                label = f"Default — {label}"
+        ordered = sorted(models, key=lambda m: (not m.is_default, m.registered_at))
+        for model, label in zip(ordered, model_labels(ordered), strict=True):
             self.model_combo.addItem(label, model.model_id)
+            index = self.model_combo.count() - 1
+            self.model_combo.setItemData(
+                index, f"Model id: {model.model_id}", Qt.ItemDataRole.ToolTipRole
+            )
         if self._active is not None:
             self.model_combo.setCurrentIndex(
                 max(0, self.model_combo.findData(self._active.model_id))
@@ -150,3 +151,15 @@ class SettingsDialog(QDialog):
     def _on_task_models_loaded(self, models: list[ModelRecord]) -> None:
         if shiboken6.isValid(self):
             self.set_models(models)
+
+
+def model_labels(models: Sequence[ModelRecord]) -> list[str]:
+    """Each model's `display_name`, with its registration time where two would read alike."""
+    names = [m.display_name for m in models]
+    labels = []
+    for model, name in zip(models, names, strict=True):
+        moment = model.registered_on
+        if names.count(name) > 1 and moment is not None:
+            name = f"{name} ({moment:%H:%M:%S})"
+        labels.append(name)
+    return labels

@@ -33,6 +33,21 @@ def debug_cfg(*overrides):
     return apply_overrides(load_recipe("debug_cpu"), ["run.threads=1", *overrides])
 
 
+def test_every_early_step_is_reported_then_every_log_interval_and_the_last(
+    photo_folder, cache_dir, tmp_path
+):
+    cfg = debug_cfg(
+        'data.source="folder"',
+        f'data.path="{photo_folder}"',
+        "optim.epochs=100",
+        "optim.max_steps=12",
+        "run.log_every_steps=5",
+    )
+    _, events = run(cfg, tmp_path / "run")
+    steps = [e["step"] for e in events if e["event"] == "step"]
+    assert steps == [1, 2, 3, 4, 5, 10, 12]  # a live plot starts at the first step
+
+
 def test_two_step_smoke_run_on_generated_photos(photo_folder, cache_dir, tmp_path):
     cfg = debug_cfg(
         'data.source="folder"', f'data.path="{photo_folder}"', "optim.max_steps=2"

@@ -45,7 +45,11 @@ def main() -> int:
     def emit(event: TrainerEvent) -> None:
         print(to_json_line(event), flush=True)
 
-    emit(StartEvent(total_steps=args.steps, n_images=20))
+    emit(
+        StartEvent(
+            total_steps=args.steps, n_images=20, config={"optim": {"batch_size": 16}}
+        )
+    )
     for step in range(1, args.steps + 1):
         if step == args.crash_at:
             print("RuntimeError: CUDA out of memory (simulated)", file=sys.stderr)

@@ -34,7 +34,7 @@ from sscq_desktop.ui.gallery_model import (
     plan_gallery_update,
     sort_photos,
 )
-from sscq_desktop.ui.loss_plot import LossPlot
+from sscq_desktop.ui.learning_curve import LearningCurve
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.results_model import ResultsModel, format_score
 from sscq_desktop.ui.status_bar import StatusBar, format_eta
@@ -145,14 +145,21 @@ def test_status_bar_names_the_model_and_says_when_there_is_none(
     assert bar.model_label.text().startswith("No model")
 
 
-def test_loss_plot_paints(qtbot: QtBot) -> None:
-    plot = LossPlot()
+def test_learning_curve_paints_one_curve_and_skips_missing_losses(
+    qtbot: QtBot,
+) -> None:
+    plot = LearningCurve()
     qtbot.addWidget(plot)
     plot.resize(400, 200)
+    empty = plot.grab().toImage()
     for step in range(1, 20):
-        plot.add_point(step, {"total": 5 / step, "cc": float("nan")})
-    assert len(plot.series["total"]) == 19 and "cc" not in plot.series
-    assert not plot.grab().isNull()
+        plot.add_point(step * 128, 5 / step)
+    plot.add_point(20 * 128, float("nan"))
+    plot.add_point(21 * 128, None)
+    assert len(plot.points) == 19 and plot.points[0] == (128.0, 5.0)
+    assert plot.grab().toImage() != empty  # the curve was drawn
+    plot.clear()
+    assert plot.points == []
 
 
 def test_formatting() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from conftest import (
     index_folders,
     write_grid_photo,
 )
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from sscq_desktop.library.library import Library
@@ -29,7 +32,12 @@ from sscq_desktop.library.retrain.retrainer import RetrainOutcome
 from sscq_desktop.model.artifact import ModelArtifact
 from sscq_desktop.model.trainer_events import StepEvent
 from sscq_desktop.ui.main_window import MainWindow
-from sscq_desktop.ui.retrain_dialog import RetrainDialog, outcome_text, photos_text
+from sscq_desktop.ui.retrain_dialog import (
+    RetrainDialog,
+    outcome_text,
+    photos_text,
+    time_left_text,
+)
 from sscq_desktop.ui.settings_dialog import SettingsDialog
 from sscq_desktop.ui.tasks import TaskRunner
 
@@ -94,7 +102,13 @@ def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
     assert chosen == [model.model_id]
     assert library.active_model_id == model.model_id
     assert "holding out 50 of 110 photos" in dialog.note
-    assert dialog.loss_plot.series["total"][-1][0] == 4  # one point per step
+    # One learning curve against photos seen (16 a step), a point per step.
+    assert [x for x, _ in dialog.learning_curve.points] == [16, 32, 48, 64]
+    assert dialog.progress_text.text().endswith("· 64 photos seen")
+    # In a person's words: no loss-term names, steps or epochs anywhere.
+    words = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    for jargon in ("ic_z", "cc", "Step", "Epoch", "Codeword", "ETA"):
+        assert jargon not in words.split() and f"{jargon} " not in words
     assert dialog.progress_bar.value() == dialog.progress_bar.maximum()
     text = dialog.status_label.text()
     assert text.startswith("The new model is better. The new model finds a heavily ")
@@ -285,6 +299,13 @@ def test_settings_switch_back_to_the_default_model(
     qtbot.waitUntil(lambda: dialog.model_combo.isEnabled(), timeout=10_000)
     assert isinstance(dialog, SettingsDialog)
     combo = dialog.model_combo  # grown to the longest model name, not cut off
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    day = date.today()  # names a person reads; ids only in the tooltips
+    assert labels == [
+        "Built-in model, 32 bits",
+        f"Imported model - {day.day} {day:%b %Y}, 32 bits",
+    ]
+    assert combo.itemData(1, Qt.ItemDataRole.ToolTipRole) == "Model id: other-model"
     widest = max(
         combo.fontMetrics().horizontalAdvance(combo.itemText(i))
         for i in range(combo.count())
@@ -316,6 +337,7 @@ def test_the_real_library_and_trainer_retrain_through_the_dialog(
     qtbot.addWidget(dialog)
     dialog.bits_combo.setCurrentIndex(dialog.bits_combo.findData(16))
     dialog.minutes_spin.setValue(1)
+    assert dialog.minutes_spin.value() == 10  # shorter runs cannot learn enough
     dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
     with qtbot.waitSignal(dialog.model_kept, timeout=240_000) as kept:
         dialog.start_training()
@@ -330,8 +352,20 @@ def test_the_real_library_and_trainer_retrain_through_the_dialog(
     assert "from scratch" in dialog.note  # the tiny model has no companion .pt
     # Said before training: the library is too small to check the new model.
     assert "the library has only 19 photos: too few to check" in dialog.note
-    assert dialog.loss_plot.series["total"][-1][0] == 2  # the trainer's own losses
+    # The trainer's own loss, from its first step, against photos seen (its batch).
+    batch = int(dialog.learning_curve.points[1][0]) // 2
+    assert [x for x, _ in dialog.learning_curve.points] == [batch, 2 * batch]
+    assert dialog.progress_text.text().endswith(f"{2 * batch:,} photos seen")
     assert dialog.progress_bar.value() == dialog.progress_bar.maximum()
     assert model.model_id in {m.model_id for m in library.models()}
     assert library.active_model_id == "tiny-test-model"
     assert library.pending_model_id is None  # no switch started either
+
+
+def test_time_left_reads_as_a_person_would_say_it() -> None:
+    assert time_left_text(None) == "Estimating the time left…"
+    assert time_left_text(20) == "Less than a minute left"
+    assert time_left_text(430) == "About 7 minutes left"
+    assert time_left_text(60) == "About 1 minute left"
+    assert time_left_text(3 * 3600 + 5 * 60) == "About 3 hours 5 min left"
+    assert time_left_text(3600) == "About 1 hour left"

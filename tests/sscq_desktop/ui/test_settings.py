@@ -36,3 +36,15 @@ def test_settings_validate_ranges() -> None:
         AppSettings(similarity_threshold=1.5)
     with pytest.raises(ValueError, match="retrain_bits"):
         AppSettings(retrain_bits=24)
+    with pytest.raises(ValueError, match="retrain_minutes"):
+        AppSettings(retrain_minutes=5)  # too short to learn anything worth switching to
+
+
+def test_a_one_minute_retrain_budget_of_an_older_version_loads_as_the_default(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("retrain_minutes = 1\nresults_k = 9\n")
+    settings = load_settings(path)
+    assert settings.retrain_minutes == AppSettings().retrain_minutes == 30
+    assert settings.results_k == 9
