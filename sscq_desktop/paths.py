@@ -116,3 +116,12 @@ def default_model_path() -> Path:
 def proposed_pictures_dir() -> Path:
     """The platform's Pictures folder, proposed on first run."""
     return Path(platformdirs.user_pictures_dir())
+
+
+def browse_start_dir() -> Path:
+    """Where file dialogs open: the Pictures folder, else the home folder.
+
+    Never the process's working folder, which for a desktop app is arbitrary.
+    """
+    pictures = proposed_pictures_dir()
+    return pictures if pictures.is_dir() else Path.home()

@@ -23,6 +23,7 @@ from sscq_desktop.cli.output import (
     terminal_text,
 )
 from sscq_desktop.library.folders.root_status import folder_problems
+from sscq_desktop.library.images.failure_explanations import explain_failure
 from sscq_desktop.library.path_text import display_path
 
 if TYPE_CHECKING:
@@ -337,10 +338,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def _print_failed(failed: list[dict[str, str]], total: int) -> None:
-    for item in failed:
-        print(
-            f"  failed: {terminal_text(item['path'])}: {terminal_text(item['error'])}"
-        )
+    for item in failed:  # the plain explanation, then the recorded reason whole
+        print(f"  failed: {terminal_text(item['path'])}")
+        print(f"    {explain_failure(item['error'])} ({terminal_text(item['error'])})")
     if total > len(failed):
         print(f"  ... and {total - len(failed)} more failed")
 

@@ -28,7 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from sscq_desktop.ui.errors import user_message
-from sscq_desktop.ui.failed_photos_model import FAILED_PHOTO_ROLE, FailedPhotosModel
+from sscq_desktop.ui.failed_photos_model import (
+    FAILED_PHOTO_ROLE,
+    FailedPhotosModel,
+    failure_details,
+)
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.photo_grid_view import open_file, show_in_folder
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
@@ -42,6 +46,8 @@ LIST_LIMIT = 1_000
 _MAX_FOLDERS_SHOWN = 5  # "Show in folder" on many rows opens at most this many folders
 
 _Loaded = tuple[int, list[tuple[Path, str]]]
+
+_NO_SELECTION = "Select a photo to see the whole reason."
 
 
 class FailedPhotosDialog(QDialog):
@@ -92,6 +98,12 @@ class FailedPhotosDialog(QDialog):
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # folder, then path
         self.table.horizontalHeader().resizeSection(0, 200)
         self.table.horizontalHeader().resizeSection(1, 280)
+        self.details_label = QLabel(_NO_SELECTION)
+        """The current row told whole: path, plain reason and technical details."""
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self.copy_button = QPushButton("Copy paths")
         self.copy_button.setToolTip(
             "Copy the selected paths, one per line (all of them when none is selected)"
@@ -115,6 +127,7 @@ class FailedPhotosDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.details_label)
         layout.addLayout(buttons)
         self.copy_button.clicked.connect(self.copy_paths)
         self.show_button.clicked.connect(self.show_selected_in_folder)
@@ -122,6 +135,7 @@ class FailedPhotosDialog(QDialog):
         close.clicked.connect(self.close)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self._update_buttons()
         self.reload(total=total)
 
@@ -230,6 +244,13 @@ class FailedPhotosDialog(QDialog):
         self.copy_button.setEnabled(has_rows)
         self.show_button.setEnabled(selected)
         self.retry_button.setEnabled(self.total > 0 and self._retrying is None)
+
+    def _show_details(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        pair = current.data(FAILED_PHOTO_ROLE) if current.isValid() else None
+        if isinstance(pair, tuple):
+            self.details_label.setText(failure_details(*pair))
+        else:
+            self.details_label.setText(_NO_SELECTION)
 
     def _on_retry_button_clicked(self) -> None:
         self.retry_button.setEnabled(False)  # until the retry is under way

@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from sscq_desktop.library.images.failure_explanations import explain_failure
 from sscq_desktop.library.path_text import display_path
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -26,6 +27,11 @@ FAILED_PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
 """Data role holding a row's ``(path, reason)`` pair."""
 
 COLUMNS = ("Name", "Folder", "Reason")
+
+
+def failure_details(path: Path, reason: str) -> str:
+    """A failed photo told whole: its path, why in plain words, and the technical reason."""
+    return f"{display_path(path)}\n{explain_failure(reason)}\nDetails: {reason}"
 
 
 class FailedPhotosModel(QAbstractTableModel):
@@ -78,10 +84,10 @@ class FailedPhotosModel(QAbstractTableModel):
             return (
                 display_path(path.name),
                 display_path(path.parent),
-                reason,
+                explain_failure(reason),
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{display_path(path)}\n{reason}"
+            return failure_details(path, reason)
         if role == FAILED_PHOTO_ROLE:
             return path, reason
         return None

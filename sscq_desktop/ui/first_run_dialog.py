@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sscq_desktop.paths import browse_start_dir
+
 
 class FirstRunDialog(QDialog):
     """Welcome: which folder to index first. Emits only QDialog's own signals."""
@@ -35,6 +37,16 @@ class FirstRunDialog(QDialog):
         self.use_button = QPushButton(f"Use {proposed}")
         self.use_button.setEnabled(exists)
         self.use_button.setDefault(exists)
+        self.why_label = QLabel(
+            ""
+            if exists
+            else f"{proposed} does not exist on this computer, so it cannot be used: "
+            "choose the folder where you keep your photos."
+        )
+        """Why "Use …" is disabled (empty while it is enabled)."""
+        self.why_label.setWordWrap(True)
+        self.why_label.setVisible(not exists)
+        self.use_button.setToolTip(self.why_label.text())
         choose = QPushButton("Choose another folder…")
         later = QPushButton("Later")
         buttons = QHBoxLayout()
@@ -44,6 +56,7 @@ class FirstRunDialog(QDialog):
         buttons.addWidget(later)
         layout = QVBoxLayout(self)
         layout.addWidget(text)
+        layout.addWidget(self.why_label)
         layout.addLayout(buttons)
         self.use_button.clicked.connect(self._on_use_button_clicked)
         choose.clicked.connect(self._on_choose_button_clicked)
@@ -58,7 +71,7 @@ class FirstRunDialog(QDialog):
 
     def _on_choose_button_clicked(self) -> None:
         picked = QFileDialog.getExistingDirectory(
-            self, "Folder of photos", str(self.proposed)
+            self, "Folder of photos", str(browse_start_dir())
         )
         if picked:
             self.choose(Path(picked))

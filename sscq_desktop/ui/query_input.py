@@ -25,6 +25,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from sscq_desktop.library.images.image_loader import SUPPORTED_SUFFIXES
+from sscq_desktop.paths import browse_start_dir
 from sscq_desktop.ui.errors import show_exception
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 
@@ -118,7 +119,10 @@ class QueryInput(QObject):
         """Ask for an image file and search with it (File > Search by image…)."""
         patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
         chosen, _ = QFileDialog.getOpenFileName(
-            self._widget, "Search by image", "", f"Images ({patterns});;All files (*)"
+            self._widget,
+            "Search by image",
+            str(browse_start_dir()),
+            f"Images ({patterns});;All files (*)",
         )
         if chosen:
             self.file_ready.emit(Path(chosen))

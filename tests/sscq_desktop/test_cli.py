@@ -345,6 +345,9 @@ def test_retry_lists_what_still_fails_and_no_index_only_queues(
     out = capsys.readouterr().out
     assert "retried 1 failed photo(s)" in out and "1 still failing" in out
     assert f"failed: {photos / 'broken.jpg'}" in out
+    # In plain words, then the recorded reason whole.
+    assert "    This file is not a photo, or it is in a format" in out
+    assert "(not an image, or an unsupported format)" in out
 
     assert cli.main(["retry", "--no-index"]) == 0
     assert "1 failed photo(s) queued" in capsys.readouterr().out

@@ -39,7 +39,11 @@ def test_failed_photos_model_keeps_its_rows_when_unchanged(qtbot: QtBot) -> None
     assert model.set_photos(photos)
     assert not model.set_photos(list(photos))  # no reset: selection and scroll stay
     assert model.columnCount() == 3 and model.rowCount() == 2
-    assert [model.index(0, c).data() for c in range(3)] == ["x.jpg", "/a", "truncated"]
+    assert [model.index(0, c).data() for c in range(3)] == [
+        "x.jpg",
+        "/a",
+        "The photo could not be read (truncated).",  # a reason it cannot explain
+    ]
     assert model.index(1, 0).data(FAILED_PHOTO_ROLE) == photos[1]
     assert "/b/y.png" in model.index(1, 2).data(Qt.ItemDataRole.ToolTipRole)
 
@@ -65,12 +69,16 @@ def test_dialog_lists_the_broken_file_and_retry_all_indexes_it_once_repaired(
     table = dialog.table.model()
     assert table.index(0, 0).data() == "broken.jpg"
     assert table.index(0, 1).data() == str(folder)
-    reason = table.index(0, 2).data()
-    assert isinstance(reason, str) and reason.strip()
+    reason = table.index(0, 2).data()  # in plain words; the whole reason below
+    assert isinstance(reason, str) and reason.startswith("This file is not a photo")
+    assert dialog.details_label.text() == "Select a photo to see the whole reason."
     assert "1 photo could not be read" in dialog.summary_label.text()
     assert dialog.retry_button.isEnabled()
     dialog.table.selectRow(0)
     assert dialog.show_button.isEnabled()
+    details = dialog.details_label.text().splitlines()
+    assert details[:2] == [str(broken), reason]
+    assert details[2].startswith("Details: not an image")  # the recorded reason, whole
     dialog.copy_paths()
     assert QGuiApplication.clipboard().text() == str(broken)
     menu = dialog.context_menu_for(table.index(0, 0))
