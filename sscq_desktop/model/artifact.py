@@ -104,6 +104,7 @@ def write_artifact(
             handle.write(proto.SerializeToString())
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)  # a model file to share, not mkstemp's private 0600
         os.replace(tmp_name, dest)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

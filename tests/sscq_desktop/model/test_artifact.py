@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,8 @@ def test_artifact_round_trips_every_field(tmp_path: Path) -> None:
     assert loaded.format_version == 1
     assert loaded.same_as(meta)
     assert loaded.nbits == 32 and loaded.embed_dim == 32
+    if os.name == "posix":  # a file to share, readable by others like any export
+        assert stat.S_IMODE((tmp_path / "m.onnx").stat().st_mode) == 0o644
 
 
 def test_write_is_atomic_and_leaves_no_temporary_files(
