@@ -134,6 +134,7 @@ def test_records_outcomes_and_derives_pending_work(tmp_path: Path) -> None:
                 4,
                 3,
                 encodings={"m1": (b"\x01\x02", b"\x00" * 8)},
+                hashes=(b"\x00" * 8, b"\x00" * 8),
             ),
             IngestRecord(work[1].photo_id, 10, 1, None, error="broken"),
             IngestRecord(
