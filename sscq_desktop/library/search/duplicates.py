@@ -162,8 +162,9 @@ def group_pairs(n: int, pairs: DuplicatePairs) -> list[list[int]]:
     """Groups in which every member matches every other: no chains.
 
     Greedy: the photo with the most matches (lowest index on a tie) starts a group;
-    its matches join it closest first (hash distance, then cosine), each only if it
-    matches every member already in; members leave the pool. A ~ B, B ~ C but not
+    its matches join it, those matching most of its other matches first (then the
+    closest: hash distance, then cosine), each only if it matches every member
+    already in; members leave the pool. A ~ B, B ~ C but not
     A ~ C gives {A, B} or {B, C}, never {A, B, C}.
 
     Returns:
@@ -186,9 +187,9 @@ def group_pairs(n: int, pairs: DuplicatePairs) -> list[list[int]]:
             continue
         group = [seed]
         near = neighbours[seed]
-        for cand in sorted(
-            (c for c in near if c not in assigned), key=near.__getitem__
-        ):
+        free = [c for c in near if c not in assigned]
+        shared = {c: sum(1 for o in free if o in neighbours[c]) for c in free}
+        for cand in sorted(free, key=lambda c: (-shared[c], near[c])):
             if all(cand in neighbours[m] for m in group[1:]):
                 group.append(cand)
         if len(group) > 1:

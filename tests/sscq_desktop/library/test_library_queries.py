@@ -136,11 +136,14 @@ def test_near_duplicates_take_a_named_level(
     a, b = two_folders
     _indexed(library, a, b)
 
-    for level in ("exact", "edited", "similar"):
-        groups = run_job(library.near_duplicates(level=level))
-        assert [sorted(p.name for p in g.paths) for g in groups] == [
-            ["a9.jpg", "copy_of_a9.jpg"]
-        ]
+    # Same grid, other noise, 1.5x larger: 13 of 128 hash bits differ (exact: <= 10).
+    assert run_job(library.near_duplicates(level="exact")) == []
+    groups = run_job(library.near_duplicates(level="edited"))
+    assert [sorted(p.name for p in g.paths) for g in groups] == [
+        ["a9.jpg", "copy_of_a9.jpg"]
+    ]
+    loose = run_job(library.near_duplicates(level="similar"))
+    assert sum(len(g.paths) for g in loose) > 2  # flat grids look alike to it
     with pytest.raises(ValueError, match="exact, edited, similar"):
         run_job(library.near_duplicates(level="0.95"))
 

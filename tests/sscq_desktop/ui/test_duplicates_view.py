@@ -130,7 +130,9 @@ def test_a_window_opens_on_the_saved_level(
     win = MainWindow(
         library,
         runner,
-        AppSettings(first_run_done=True, watch_folders=False, duplicate_level="similar"),
+        AppSettings(
+            first_run_done=True, watch_folders=False, duplicate_level="similar"
+        ),
     )
     qtbot.addWidget(win)
     assert win.duplicates_view.level_combo.currentText() == "Similar shots"
