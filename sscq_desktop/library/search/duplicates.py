@@ -8,8 +8,8 @@ distance (differing bits of both hashes together) is at most `hash_only`, or at 
 rotations move the hashes a little and keep the content). The levels were tuned on
 generated edits of held-out photos (`tests/benchmarks/bench_near_duplicates.py`).
 
-Every pair is checked in numpy blocks (a few million pairs at a time: no Python loop over
-pairs); groups never chain: a photo joins a group only if it matches every member
+Every pair's hash distance is computed in numpy blocks (a few million pairs at a time, in
+uint8: no Python loop over pairs), the cosine only for pairs close enough in hash; groups never chain: a photo joins a group only if it matches every member
 (`group_pairs`). Photos not hashed yet (a catalog from before schema version 5, until the
 next ingest fills them in) are left out. A generator job; no catalog writes.
 """
@@ -29,6 +29,7 @@ from sscq_desktop.library.images.perceptual_hash import hamming
 from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
 from sscq_desktop.library.records import DuplicateGroup, PhotoId, PhotoRecord
 
+_DENSE = 64  # candidates per row above which a block's cosines come from one matmul
 _BLOCK_PAIRS = 1 << 22  # pairs compared per numpy block (~32 MB of uint64 at once)
 
 
@@ -115,6 +116,9 @@ def find_pairs(
 ) -> Generator[Progress, None, DuplicatePairs]:
     """Every pair of photos that passes `level`, compared in numpy blocks.
 
+    Every rule needs a hash distance within ``max(hash_only, hash_with_embedding)``;
+    only pairs within it get their cosine computed.
+
     Yields:
         `Progress` over the photos compared.
 
@@ -129,22 +133,34 @@ def find_pairs(
     norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
     unit = (embeddings / np.maximum(norms, 1e-12)).astype(np.float32)
     rows = max(1, _BLOCK_PAIRS // max(1, n))
+    bound = np.uint8(max(level.hash_only, level.hash_with_embedding))
     firsts, seconds, dists, cosines = [], [], [], []
     for start in range(0, n, rows):
         if is_cancelled(cancel):
             break
         stop = min(n, start + rows)
-        # Row i is compared with columns i+1.. only: the block's columns start at `start`.
-        dist = hamming(dhash[start:stop, None], dhash[None, start:]).astype(np.int64)
+        # Hash distances of rows start..stop against every later photo (uint8 all the
+        # way); only pairs within the looser hash bound go on to the cosine, computed
+        # for them alone.
+        dist = hamming(dhash[start:stop, None], dhash[None, start:])
         dist += hamming(phash[start:stop, None], phash[None, start:])
-        cos = unit[start:stop] @ unit[start:].T  # (b, n - start)
-        keep = level.matches(dist, cos)
-        keep &= np.arange(start, n)[None, :] > np.arange(start, stop)[:, None]
-        i, j = np.nonzero(keep)
-        firsts.append(i + start)
-        seconds.append(j + start)
-        dists.append(dist[i, j])
-        cosines.append(cos[i, j])
+        near = dist <= bound
+        if np.count_nonzero(near) > _DENSE * (stop - start):
+            # Many candidates (a loose level): the block's cosines in one product.
+            block_cos = unit[start:stop] @ unit[start:].T
+            i, j = np.nonzero(level.matches(dist, block_cos))
+            cos = block_cos[i, j]
+        else:
+            i, j = np.nonzero(near)
+            cos = np.einsum("ij,ij->i", unit[i + start], unit[j + start])
+        later = j > i  # column j is photo start + j; row i is photo start + i
+        i, j, cos = i[later], j[later], cos[later]
+        d = dist[i, j]
+        keep = level.matches(d, cos)
+        firsts.append(i[keep] + start)
+        seconds.append(j[keep] + start)
+        dists.append(d[keep])
+        cosines.append(cos[keep])
         meter.advance(stop - start)
         yield meter.snapshot()
     if not firsts:

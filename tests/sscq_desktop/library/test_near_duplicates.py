@@ -12,18 +12,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from library_testkit import Counter
 from PIL import Image, ImageDraw
 
 from sscq_desktop.library.catalog.schema import SCHEMA_VERSION
 from sscq_desktop.library.images.perceptual_hash import (
     dhash,
+    hamming,
     perceptual_hashes,
     phash,
 )
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.library.search.duplicates import DuplicatePairs, group_pairs
+from sscq_desktop.library.search import duplicates
+from sscq_desktop.library.search.duplicates import (
+    DUPLICATE_LEVELS,
+    DuplicateLevel,
+    DuplicatePairs,
+    group_pairs,
+)
 from sscq_desktop.model.artifact import ModelArtifact
 
 
@@ -171,3 +179,33 @@ def test_a_catalog_from_before_gets_its_hashes_on_the_next_ingest_without_encodi
     assert [len(g.photos) for g in groups] == [3]
     assert run_job(lib.ingest()).done == 0  # nothing left to backfill
     lib.close()
+
+
+@pytest.mark.parametrize("dense", [64, 0])  # candidates per row that switch to a matmul
+@pytest.mark.parametrize("level", DUPLICATE_LEVELS, ids=lambda lv: lv.key)
+def test_the_block_search_finds_exactly_the_pairs_the_rule_accepts(
+    level: DuplicateLevel, dense: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duplicates, "_DENSE", dense)
+    monkeypatch.setattr(duplicates, "_BLOCK_PAIRS", 3000)  # many blocks
+    rng = np.random.default_rng(3)
+    n = 300
+    dh = rng.integers(0, 2**63, n, dtype=np.uint64)
+    ph = rng.integers(0, 2**63, n, dtype=np.uint64)
+    emb = rng.normal(size=(n, 16)).astype(np.float32)
+    for k in range(0, 120, 2):  # plant copies: a few flipped bits, a nudged embedding
+        flips = rng.integers(0, 64, size=(2, int(rng.integers(0, 25))))
+        dh[k + 1] = dh[k] ^ np.uint64(sum(1 << int(b) for b in set(flips[0])))
+        ph[k + 1] = ph[k] ^ np.uint64(sum(1 << int(b) for b in set(flips[1])))
+        emb[k + 1] = emb[k] + rng.normal(scale=0.3, size=16)
+    pairs = run_job(duplicates.find_pairs(dh, ph, emb, level))
+
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    dist = (hamming(dh[:, None], dh[None]) + hamming(ph[:, None], ph[None])).astype(int)
+    want = level.matches(dist, unit @ unit.T) & np.triu(np.ones((n, n), bool), 1)
+    got = sorted(zip(pairs.first.tolist(), pairs.second.tolist(), strict=True))
+    assert got == sorted(zip(*np.nonzero(want), strict=True))
+    assert len(got) > 10  # the planted copies are there
+    assert pairs.hash_distance.tolist() == [
+        dist[a, b] for a, b in zip(pairs.first, pairs.second, strict=True)
+    ]
