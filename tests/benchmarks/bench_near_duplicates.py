@@ -12,7 +12,8 @@ JPEG quality 30-90, cropped by 5-15% of its area, rotated 1-4 degrees and straig
 brightened or darkened by 15-30%, stored sideways with an EXIF orientation, padded like
 a screenshot with a plain border of 5-40%): one copy each, so a group is a question
 about that edit alone (several copies of one photo that do not all match each other
-are split, as groups never chain); `--distinct` further photos of the same ten
+are split, as groups never chain; ``--all-edits`` makes all seven of each original to
+see that); `--distinct` further photos of the same ten
 classes are the hard negatives. Everything goes through the real `Library` (scan, decode
 in worker processes, hashes, the shipped default model from resources/), then
 `Library.near_duplicates` at every level. A predicted pair is two photos in one group;
@@ -133,7 +134,13 @@ def source_photos(data: Path, split: str) -> list[Path]:
 
 
 def build_photos(
-    sources: list[Path], folder: Path, *, originals: int, distinct: int, seed: int
+    sources: list[Path],
+    folder: Path,
+    *,
+    originals: int,
+    distinct: int,
+    seed: int,
+    all_edits: bool = False,
 ) -> dict[Path, tuple[int, str]]:
     """Write originals, their edited copies and distinct photos; path -> (source, edit)."""
     if originals + distinct > len(sources):
@@ -150,11 +157,10 @@ def build_photos(
             src.convert("RGB").save(orig, quality=95)
             truth[orig] = (i, "orig")
             if i < originals:
-                kind = EDITS[i % len(EDITS)]
-                truth[make_edit(src, kind, rng, folder / f"p{i:04d}_{kind}")] = (
-                    i,
-                    kind,
-                )
+                kinds = EDITS if all_edits else (EDITS[i % len(EDITS)],)
+                for kind in kinds:
+                    out = folder / f"p{i:04d}_{kind}"
+                    truth[make_edit(src, kind, rng, out)] = (i, kind)
     return truth
 
 
@@ -223,6 +229,11 @@ def main() -> None:
     parser.add_argument("--originals", type=int, default=280)
     parser.add_argument("--distinct", type=int, default=190)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--all-edits",
+        action="store_true",
+        help="every edit of every original (copies that need not match each other)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--scale", type=int, default=0, help="also time N random photos"
@@ -238,7 +249,7 @@ def main() -> None:
         sources = source_photos(args.data, args.split)
         truth = build_photos(
             sources, folder, originals=args.originals, distinct=args.distinct,
-            seed=args.seed,
+            seed=args.seed, all_edits=args.all_edits,
         )  # fmt: skip
         made = time.perf_counter() - t0
         library = Library(
@@ -251,8 +262,9 @@ def main() -> None:
         summary = run_job(library.ingest())
         ingested = time.perf_counter() - t0
         print(
-            f"{args.split} half of {args.data}: {args.originals} originals + one "
-            f"copy each + {args.distinct} distinct = {len(truth)} photos "
+            f"{args.split} half of {args.data}: {args.originals} originals + "
+            f"{'every edit' if args.all_edits else 'one copy'} each + "
+            f"{args.distinct} distinct = {len(truth)} photos "
             f"(made in {made:.0f} s, ingested in {ingested:.0f} s, "
             f"{summary.errors} failed; model {library.active_model_id})"
         )
