@@ -87,6 +87,8 @@ _V5 = [
     # (`CatalogReader.missing_work`).
     "ALTER TABLE images ADD COLUMN dhash BLOB",
     "ALTER TABLE images ADD COLUMN phash BLOB",
+    # The photos still to hash: the backfill's work list reads this index, not the table.
+    "CREATE INDEX images_unhashed ON images(id) WHERE status = 'ok' AND phash IS NULL",
 ]
 
 MIGRATIONS: tuple[list[str], ...] = (_V1, _V2, _V3, _V4, _V5)

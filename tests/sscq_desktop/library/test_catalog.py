@@ -162,6 +162,20 @@ def test_records_outcomes_and_derives_pending_work(tmp_path: Path) -> None:
     cat.close()
 
 
+def test_the_hash_backfill_reads_its_index(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    _register(cat)
+    statements: list[str] = []
+    cat._db.sqlite.set_trace_callback(statements.append)
+    assert cat.reader.missing_work(["m1"]) == []
+    cat._db.sqlite.set_trace_callback(None)
+    unhashed = [s for s in statements if "phash IS NULL" in s]
+    assert len(unhashed) == 1
+    plan = cat._db.rows(f"EXPLAIN QUERY PLAN {unhashed[0]}")
+    assert "images_unhashed" in str(plan)  # every ingest asks, on every library
+    cat.close()
+
+
 def test_counting_errors_reads_the_status_index(tmp_path: Path) -> None:
     cat = _catalog(tmp_path)
     statements: list[str] = []

@@ -144,6 +144,7 @@ def test_copies_are_grouped_the_best_first_and_other_photos_stay_apart(
 def _make_pre_v5(catalog: Path) -> None:
     """Turn a catalog into what an app before schema version 5 left behind."""
     conn = sqlite3.connect(catalog)
+    conn.execute("DROP INDEX images_unhashed")
     conn.execute("ALTER TABLE images DROP COLUMN dhash")
     conn.execute("ALTER TABLE images DROP COLUMN phash")
     conn.execute("PRAGMA user_version=4")
