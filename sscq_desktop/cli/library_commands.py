@@ -231,10 +231,10 @@ def run_similar(args: argparse.Namespace) -> int:
 
 
 def run_duplicates(args: argparse.Namespace) -> int:
-    """Print groups of near-duplicate photos.
+    """Print groups of near-duplicate photos, the copy to keep first in each.
 
     Args:
-        args: The parsed command line (``max_distance``, ``folder``, ``json``).
+        args: The parsed command line (``level``, ``folder``, ``json``).
 
     Returns:
         The exit code.
@@ -249,22 +249,31 @@ def run_duplicates(args: argparse.Namespace) -> int:
             print(f"sscq-desktop: {problem}", file=sys.stderr)
             return EXIT_USAGE
         groups = drive(
-            lib.near_duplicates(max_distance=args.max_distance, folders=args.folder),
+            lib.near_duplicates(level=args.level, folders=args.folder),
             args,
             "comparing",
         )
         if args.json:
             print_json(
                 [
-                    {"paths": [str(p) for p in g.paths], "max_distance": g.max_distance}
+                    {
+                        "paths": [str(p) for p in g.paths],
+                        "keep": str(g.keep.path),
+                        "sizes": [p.size for p in g.photos],
+                        "resolutions": [[p.width, p.height] for p in g.photos],
+                        "taken_at": [p.taken_at for p in g.photos],
+                    }
                     for g in groups
                 ]
             )
         else:
             for g in groups:
-                print(f"# {len(g.paths)} photos, max distance {g.max_distance:.4f}")
-                for path in g.paths:
-                    print(f"  {terminal_text(display_path(path))}")
+                print(f"# {len(g.photos)} photos (the first is the one to keep)")
+                for photo in g.photos:
+                    print(
+                        f"  {terminal_text(display_path(photo.path))}  "
+                        f"{photo.width}x{photo.height}  {photo.size} bytes"
+                    )
             print(f"{len(groups)} group(s)", file=sys.stderr)
     return EXIT_OK
 

@@ -28,6 +28,7 @@ from sscq_desktop.cli.model_commands import (
     run_models_use,
     run_retrain,
 )
+from sscq_desktop.library.search.duplicates import DEFAULT_LEVEL, DUPLICATE_LEVELS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("duplicates", help="groups of near-duplicate photos")
     p.add_argument(
-        "--max-distance", type=_distance, help="pair threshold (default: strict)"
+        "--level",
+        choices=[level.key for level in DUPLICATE_LEVELS],
+        default=DEFAULT_LEVEL,
+        help="how alike copies must be (default: %(default)s)",
     )
     p.add_argument(
         "--folder",

@@ -32,6 +32,7 @@ from sscq_desktop.library.catalog.catalog import Catalog
 from sscq_desktop.library.catalog.reader import CatalogStats
 from sscq_desktop.library.catalog.thread_readers import ThreadReaders
 from sscq_desktop.library.folders.root_status import folder_overviews
+from sscq_desktop.library.folders.trash import TrashError, move_to_trash
 from sscq_desktop.library.images.image_loader import ImageLoadError
 from sscq_desktop.library.images.renderer import (
     RenderedImage,
@@ -58,6 +59,7 @@ from sscq_desktop.library.records import (
     PhotoId,
     PhotoRecord,
     SearchHit,
+    TrashOutcome,
 )
 from sscq_desktop.library.retrain.retrain_request import RetrainRequest
 from sscq_desktop.library.retrain.retrainer import (
@@ -66,6 +68,11 @@ from sscq_desktop.library.retrain.retrainer import (
     TrainerCommand,
 )
 from sscq_desktop.library.search.code_index import CodeIndex
+from sscq_desktop.library.search.duplicates import (
+    DEFAULT_LEVEL,
+    duplicate_level,
+    near_duplicate_groups,
+)
 from sscq_desktop.library.search.searcher import Searcher
 from sscq_desktop.model.artifact import ArtifactError, ModelArtifact
 from sscq_desktop.model.encoder import Embedder
@@ -377,16 +384,64 @@ class Library:
     def near_duplicates(
         self,
         *,
-        max_distance: float | None = None,
-        min_score: float | None = None,
+        level: str = DEFAULT_LEVEL,
         folders: Sequence[Path] | None = None,
         cancel: threading.Event | None = None,
     ) -> Generator[Progress, None, list[DuplicateGroup]]:
-        """Groups of near-duplicate photos; see `Searcher.near_duplicates`."""
-        return self._searcher.near_duplicates(
-            max_distance=max_distance, min_score=min_score, folders=folders,
-            cancel=cancel,
-        )  # fmt: skip
+        """Groups of near-duplicate photos, the copy to keep first in each.
+
+        See `duplicates.near_duplicate_groups`: perceptual hashes and the active
+        model's stored embeddings; groups never chain. Any thread but the GUI's.
+
+        Args:
+            level: A `DuplicateLevel` key: ``"exact"``, ``"edited"`` or ``"similar"``.
+            folders: Only consider photos at or below these folders.
+            cancel: Stops early.
+
+        Raises:
+            NoModelError: if no model is available.
+            ValueError: if `level` is not a level's key.
+        """
+        rule = duplicate_level(level)
+        reader = self._readers.get()
+        model_id = reader.active_model_id()
+        if model_id is None:
+            raise NoModelError("no model is available")
+        return near_duplicate_groups(
+            reader, model_id, rule, folders=folders, cancel=cancel
+        )
+
+    def move_to_trash(self, photo_ids: Sequence[PhotoId]) -> TrashOutcome:
+        """Move photos to the desktop's trash; the catalog forgets those moved at once.
+
+        A file that cannot be trashed stays where it is and in the catalog, with the
+        reason in `TrashOutcome.failed`. Any thread but the GUI's (the forgetting
+        goes through the writer lane, like every write).
+        """
+        reader = self._readers.get()
+        trashed: list[PhotoId] = []
+        failed: list[tuple[Path, str]] = []
+        freed = 0
+        for pid in photo_ids:
+            photo = reader.photo(pid)
+            if photo is None:
+                continue
+            try:
+                move_to_trash(photo.path)
+            except TrashError as exc:
+                failed.append((photo.path, str(exc)))
+                continue
+            trashed.append(pid)
+            freed += photo.size
+
+        def forget() -> None:
+            for key in self._catalog.forget_photos(trashed):
+                remove_thumbnail(self.paths.thumbnails_dir, key)
+            self._searcher.bump()
+
+        if trashed:
+            self._indexer.lane.call(forget)
+        return TrashOutcome(tuple(trashed), freed, tuple(failed))
 
     def code_index(self) -> CodeIndex:
         """The current snapshot of the active model's codes (rebuilt when stale).

@@ -185,14 +185,41 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class DuplicateGroup:
-    """Photos that are near-duplicates of each other.
+    """Photos that are near-duplicates of each other (every member matches every other).
 
     Attributes:
-        photo_ids: Members, the first one being the lowest id.
-        paths: Their paths, in the same order.
-        max_distance: Largest embedding distance between a member and the first one.
+        photos: The members, the copy to keep first (largest resolution, then largest
+            file, then oldest), then the others in that same order.
     """
 
-    photo_ids: tuple[PhotoId, ...]
-    paths: tuple[Path, ...]
-    max_distance: float
+    photos: tuple[PhotoRecord, ...]
+
+    @property
+    def keep(self) -> PhotoRecord:
+        """The copy "keep the best" proposes to keep."""
+        return self.photos[0]
+
+    @property
+    def photo_ids(self) -> tuple[PhotoId, ...]:
+        """The members' ids, in `photos` order."""
+        return tuple(p.id for p in self.photos)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """The members' paths, in `photos` order."""
+        return tuple(p.path for p in self.photos)
+
+
+@dataclass(frozen=True)
+class TrashOutcome:
+    """What moving photos to the trash did.
+
+    Attributes:
+        trashed: Photos now in the trash (and forgotten by the catalog).
+        freed_bytes: Their total file size.
+        failed: ``(path, reason)`` of each photo that stayed where it was.
+    """
+
+    trashed: tuple[PhotoId, ...]
+    freed_bytes: int
+    failed: tuple[tuple[Path, str], ...]

@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
             thumbnail_size=size,
         )
         self.duplicates_view = DuplicatesView(
-            library, runner, self.loader, threshold=settings.duplicate_threshold
+            library, runner, self.loader, level=settings.duplicate_level
         )
         self.tabs = QTabWidget()
         self.tabs.addTab(self.gallery_panel, "Library")
@@ -155,6 +155,9 @@ class MainWindow(QMainWindow):
         self.results_panel.find_similar_requested.connect(self.find_similar)
         self.results_panel.preview_requested.connect(self.show_preview)
         self.duplicates_view.preview_requested.connect(self.show_preview)
+        self.duplicates_view.level_changed.connect(
+            lambda key: self.apply_settings(self.settings.replace(duplicate_level=key))
+        )
         self.sort_combo.currentIndexChanged.connect(
             self._on_sort_combo_current_index_changed
         )
@@ -349,7 +352,6 @@ class MainWindow(QMainWindow):
         """Use `settings` from now on and emit `settings_did_change` (app.py saves)."""
         self.settings = settings
         self.results_panel.k = settings.results_k
-        self.duplicates_view.threshold = settings.duplicate_threshold
         self.indexer.set_watch_enabled(settings.watch_folders)
         self.settings_did_change.emit(settings)
 

@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 import tomli_w
 
 from sscq_desktop.library.retrain.retrain_request import TrainDevice
+from sscq_desktop.library.search.duplicates import DEFAULT_LEVEL, duplicate_level
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class AppSettings:
     similarity_threshold: float = (
         0.0  # hide results below this score (0-1); 0 shows all
     )
-    duplicate_threshold: float = 0.95  # near-duplicate score (0-1); strict by default
+    duplicate_level: str = DEFAULT_LEVEL  # near duplicates: "exact", "edited" or "similar" (chosen on the tab)
     watch_folders: bool = True  # pick up changes as they happen (polls network drives)
     device: TrainDevice = "auto"  # retrain device: "auto", "cpu" or "cuda"
     retrain_bits: int = 32  # code length proposed by the retrain dialog: 16, 32 or 64
@@ -67,10 +68,11 @@ class AppSettings:
             )
         if not 1 <= self.results_k <= 10_000:
             raise ValueError(f"results_k must be in [1, 10000], got {self.results_k}")
-        for name in ("similarity_threshold", "duplicate_threshold"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if not 0.0 <= self.similarity_threshold <= 1.0:
+            raise ValueError(
+                f"similarity_threshold must be in [0, 1], got {self.similarity_threshold}"
+            )
+        duplicate_level(self.duplicate_level)  # raises ValueError naming the levels
         if self.retrain_bits not in (16, 32, 64):
             raise ValueError(
                 f"retrain_bits must be 16, 32 or 64, got {self.retrain_bits}"
@@ -96,6 +98,9 @@ def load_settings(path: Path) -> AppSettings:
         logger.warning("settings file %s is unreadable (%s); using defaults", path, exc)
         return AppSettings()
     settings = AppSettings()
+    if "duplicate_threshold" in raw and "duplicate_level" not in raw:
+        raw["duplicate_level"] = _level_of_threshold(raw.pop("duplicate_threshold"))
+    raw.pop("duplicate_threshold", None)
     types = {
         f.name: type(getattr(settings, f.name)) for f in dataclasses.fields(settings)
     }
@@ -116,6 +121,19 @@ def load_settings(path: Path) -> AppSettings:
         except ValueError as exc:
             logger.warning("ignoring setting %r: %s", key, exc)
     return settings
+
+
+def _level_of_threshold(threshold: object) -> str:
+    """The level closest to a strictness score of settings files before named levels.
+
+    0.97 and above asked for exact copies, 0.90 and above for the default; anything
+    looser (or not a number) for similar shots, or the default.
+    """
+    if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+        return DEFAULT_LEVEL
+    if threshold >= 0.97:
+        return "exact"
+    return DEFAULT_LEVEL if threshold >= 0.90 else "similar"
 
 
 def save_settings(settings: AppSettings, path: Path) -> None:

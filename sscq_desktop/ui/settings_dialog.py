@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFormLayout,
     QSpinBox,
     QVBoxLayout,
@@ -66,10 +65,6 @@ class SettingsDialog(QDialog):
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 1000)
         self.k_spin.setValue(settings.results_k)
-        self.duplicates_spin = QDoubleSpinBox()
-        self.duplicates_spin.setRange(0.5, 1.0)
-        self.duplicates_spin.setSingleStep(0.01)
-        self.duplicates_spin.setValue(settings.duplicate_threshold)
         self.thumb_spin = QSpinBox()
         self.thumb_spin.setRange(64, 320)
         self.thumb_spin.setSingleStep(16)
@@ -90,7 +85,6 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Active model:", self.model_combo)
         form.addRow("Results per search:", self.k_spin)
-        form.addRow("Near-duplicate strictness:", self.duplicates_spin)
         form.addRow("Thumbnail size (next start):", self.thumb_spin)
         form.addRow("", self.watch_check)
         form.addRow("Training device:", self.device_combo)
@@ -135,7 +129,6 @@ class SettingsDialog(QDialog):
     def new_settings(self) -> AppSettings:
         return self._settings.replace(
             results_k=self.k_spin.value(),
-            duplicate_threshold=round(self.duplicates_spin.value(), 3),
             thumbnail_size=self.thumb_spin.value(),
             device=self.device_combo.currentData(),
             watch_folders=self.watch_check.isChecked(),

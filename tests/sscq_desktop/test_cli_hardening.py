@@ -216,8 +216,7 @@ def test_catalog_file_alone_holds_the_data_after_the_command_exits(
         ["similar", "Q", "--max-distance", "nan"],
         ["similar", "Q", "--max-distance", "-1"],
         ["similar", "Q", "--min-score", "nan"],
-        ["duplicates", "--max-distance", "nan"],
-        ["duplicates", "--max-distance", "inf"],
+        ["duplicates", "--level", "0.95"],
     ],
 )
 def test_bad_numbers_are_usage_errors(

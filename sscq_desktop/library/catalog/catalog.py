@@ -56,6 +56,7 @@ class IngestRecord:
         taken_at: EXIF capture date.
         error: Why it failed, or None on success.
         encodings: ``model_id -> (codes bytes, float16 embedding bytes)`` on success.
+        hashes: ``(dhash, phash)``, 8 bytes each (`perceptual_hash`), on success.
     """
 
     photo_id: PhotoId
@@ -67,6 +68,7 @@ class IngestRecord:
     taken_at: str | None = None
     error: str | None = None
     encodings: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    hashes: tuple[bytes, bytes] | None = None
 
 
 class Catalog:
@@ -230,7 +232,7 @@ class Catalog:
                 self._delete_encodings(conn, [pid for pid, _ in chunk2])
                 conn.executemany(
                     "UPDATE images SET size = ?, mtime_ns = ?, status = 'pending', error = NULL, "
-                    "content_key = NULL WHERE id = ?",
+                    "content_key = NULL, dhash = NULL, phash = NULL WHERE id = ?",
                     [(f.size, f.mtime_ns, pid) for pid, f in chunk2],
                 )
         for start in range(0, len(rec.new), _WRITE_CHUNK):
@@ -265,7 +267,7 @@ class Catalog:
                 cur = conn.execute(
                     "UPDATE images SET status = 'ok', error = NULL, "
                     "size = ?, mtime_ns = ?, content_key = ?, width = ?, height = ?, "
-                    "taken_at = ? WHERE id = ?",
+                    "taken_at = ?, dhash = ?, phash = ? WHERE id = ?",
                     (
                         r.size,
                         r.mtime_ns,
@@ -273,6 +275,7 @@ class Catalog:
                         r.width,
                         r.height,
                         r.taken_at,
+                        *(r.hashes or (None, None)),
                         r.photo_id,
                     ),
                 )
@@ -283,6 +286,24 @@ class Catalog:
                     "VALUES (?, ?, ?, ?)",
                     [(keys[m], r.photo_id, c, e) for m, (c, e) in r.encodings.items()],
                 )
+
+    def forget_photos(self, photo_ids: Sequence[PhotoId]) -> list[str]:
+        """Forget photos whose files are gone (moved to the trash): rows and codes.
+
+        Returns:
+            Content keys no longer used by any photo (their thumbnails can go).
+        """
+        with self.transaction() as conn:
+            keys = [
+                row[0]
+                for pid in photo_ids
+                for row in conn.execute(
+                    "SELECT content_key FROM images WHERE id = ?", (pid,)
+                )
+                if row[0]
+            ]
+            self._delete_images(conn, list(photo_ids))
+            return self._unused_keys(conn, keys)
 
     def retry_errors(self) -> int:
         """Put every failed image back to ``pending``; returns how many."""

@@ -40,16 +40,19 @@ _PHOTO_COLUMNS = "id, folder_id, path, size, mtime_ns, content_key, width, heigh
 
 _ONLINE = "i.folder_id NOT IN (SELECT id FROM folders WHERE offline_since IS NOT NULL)"
 """SQL condition: the image's root folder is online (`FolderRecord.offline`)."""
+_UNHASHED = "(i.status = 'ok' AND i.phash IS NULL)"
+"""SQL condition: an indexed image without perceptual hashes (ingested before V5)."""
 
 
 @dataclass(frozen=True)
 class WorkItem:
-    """An image that lacks codes for at least one target model.
+    """An image that lacks codes for at least one target model, or its perceptual hashes.
 
     Attributes:
         photo_id: The image.
         path: Its path.
-        model_ids: The models it must be encoded with.
+        model_ids: The models it must be encoded with; empty for a photo that only
+            lacks its hashes (ingested before the catalog stored them).
     """
 
     photo_id: PhotoId
@@ -279,16 +282,19 @@ class CatalogReader:
     # --- work and encodings -----------------------------------------------------------
 
     def count_missing(self, model_ids: Sequence[str]) -> int:
-        """Images (not failed, not offline) lacking codes for one of `model_ids`."""
-        if not model_ids:
-            return 0
+        """Images (not failed, not offline) lacking codes for one of `model_ids`, or hashes.
+
+        An indexed photo without perceptual hashes (from a catalog older than schema
+        version 5) counts: the next ingest decodes it again for them.
+        """
         keys = [self.model_key(m) for m in model_ids]
         lacks = " OR ".join(
             "NOT EXISTS (SELECT 1 FROM encodings e WHERE e.model = ? AND e.image_id = i.id)"
             for _ in keys
         )
+        unhashed = _UNHASHED if not keys else f"({lacks}) OR {_UNHASHED}"
         row = self._db.one(
-            f"SELECT count(*) FROM images i WHERE status != 'error' AND ({lacks})"
+            f"SELECT count(*) FROM images i WHERE status != 'error' AND ({unhashed})"
             f" AND {_ONLINE}",
             keys,
         )
@@ -299,21 +305,38 @@ class CatalogReader:
     ) -> list[WorkItem]:
         """The next images, by id above `after`, lacking codes for any of `model_ids`.
 
-        Images of offline root folders wait: their files cannot be read now, and
-        reading them would record a failure that outlives the drive's return.
+        Indexed photos lacking only their perceptual hashes come too, with no model to
+        encode (the backfill of catalogs older than schema version 5). Images of
+        offline root folders wait: their files cannot be read now, and reading them
+        would record a failure that outlives the drive's return.
         """
         lacking: dict[int, list[str]] = {}
         paths: dict[int, str] = {}
         cutoff: int | None = None
-        for model_id in model_ids:
-            rows = self._db.rows(
+        queries: list[tuple[str | None, str, tuple[object, ...]]] = [
+            (
+                model_id,
                 "SELECT id, path FROM images i WHERE id > ? AND status != 'error' AND NOT EXISTS "
                 "(SELECT 1 FROM encodings e WHERE e.model = ? AND e.image_id = i.id) "
                 f"AND {_ONLINE} ORDER BY id LIMIT ?",
                 (after, self.model_key(model_id), limit),
             )
+            for model_id in model_ids
+        ]
+        queries.append(
+            (
+                None,
+                f"SELECT id, path FROM images i WHERE id > ? AND {_UNHASHED} "
+                f"AND {_ONLINE} ORDER BY id LIMIT ?",
+                (after, limit),
+            )
+        )
+        for model_id, query, params in queries:
+            rows = self._db.rows(query, params)
             for pid, path in rows:
-                lacking.setdefault(pid, []).append(model_id)
+                wanted = lacking.setdefault(pid, [])
+                if model_id is not None:
+                    wanted.append(model_id)
                 paths[pid] = path
             if len(rows) == limit:  # beyond its last id this list says nothing
                 last = rows[-1][0]
@@ -412,6 +435,27 @@ class CatalogReader:
         emb = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(ids), d)
         return np.asarray(ids, dtype=np.int64), emb.astype(np.float32)
 
+    def perceptual_hashes(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """The dHash and pHash of every photo that has them, by photo id.
+
+        Returns:
+            ``(photo_ids, dhash, phash)``.
+
+        Shape:
+            each ``(n,)``; photo_ids int64 ascending, hashes uint64.
+        """
+        rows = self._db.rows(
+            "SELECT id, dhash, phash FROM images WHERE status = 'ok' "
+            "AND dhash IS NOT NULL AND phash IS NOT NULL ORDER BY id"
+        )
+        return (
+            np.asarray([r[0] for r in rows], dtype=np.int64),
+            _hashes([r[1] for r in rows]),
+            _hashes([r[2] for r in rows]),
+        )
+
     # --- settings and status ----------------------------------------------------------
 
     def setting(self, key: str) -> str | None:
@@ -452,6 +496,11 @@ class CatalogReader:
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check``: ``"ok"`` for a sound file."""
         return str(self._db.one("PRAGMA integrity_check")[0])
+
+
+def _hashes(blobs: list[bytes]) -> npt.NDArray[np.uint64]:
+    """Stored perceptual hashes (8 big-endian bytes each) as an array."""
+    return np.frombuffer(b"".join(blobs), dtype=">u8").astype(np.uint64)
 
 
 def _photo(row: Sequence[Any]) -> PhotoRecord:

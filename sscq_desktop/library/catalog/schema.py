@@ -80,7 +80,18 @@ _V4 = [
     "ALTER TABLE folders ADD COLUMN offline_since TEXT",
 ]
 
-MIGRATIONS: tuple[list[str], ...] = (_V1, _V2, _V3, _V4)
+_V5 = [
+    # Perceptual hashes (dHash and pHash, 8 big-endian bytes each) of the decoded photo,
+    # for near-duplicates. NULL until computed: photos ingested before this version get
+    # them on the next ingest run, which decodes them again without re-encoding
+    # (`CatalogReader.missing_work`).
+    "ALTER TABLE images ADD COLUMN dhash BLOB",
+    "ALTER TABLE images ADD COLUMN phash BLOB",
+    # The photos still to hash: the backfill's work list reads this index, not the table.
+    "CREATE INDEX images_unhashed ON images(id) WHERE status = 'ok' AND phash IS NULL",
+]
+
+MIGRATIONS: tuple[list[str], ...] = (_V1, _V2, _V3, _V4, _V5)
 """``MIGRATIONS[i]`` takes a catalog from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

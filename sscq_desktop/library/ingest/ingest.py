@@ -1,4 +1,4 @@
-"""The ingest pipeline: decode in parallel, encode in batches, store codes, write thumbnails.
+"""The ingest pipeline: decode in parallel, encode in batches, store codes and hashes, write thumbnails.
 
 Work comes from the catalog (images lacking codes), so a killed run resumes where it
 stopped. `ingest_decoder` decodes in worker processes (`decode_pool`, one pool per run,
@@ -286,6 +286,7 @@ class IngestPipeline:
                     height=d.height,
                     taken_at=d.taken_at,
                     encodings=per_image[id(d)],
+                    hashes=d.hashes,
                 )
             )
         return records

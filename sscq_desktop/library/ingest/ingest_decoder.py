@@ -1,8 +1,9 @@
 """`IngestDecoder`: the ingest pipeline's per-file step, run in a decoder worker process.
 
-One work item: stat, content key, one decode, every target model's input, the thumbnail
-(written by the worker). What goes back to the pipeline is small: the model inputs and
-the file's facts (`DecodedItem`), never the decoded image. Files are untrusted: a
+One work item: stat, content key, one decode, every target model's input, the perceptual
+hashes and the thumbnail (written by the worker), all from the same upright pixels. What
+goes back to the pipeline is small: the model inputs, the hashes and the file's facts
+(`DecodedItem`), never the decoded image. Files are untrusted: a
 per-file failure is recorded in the result, never raised; a decode that hangs or
 crashes its worker is the pool's business (`decode_pool`). It does not encode, touch
 the catalog or schedule work (`ingest.IngestPipeline` does); no Qt.
@@ -21,6 +22,7 @@ import numpy.typing as npt
 from sscq_desktop.library.catalog.reader import WorkItem
 from sscq_desktop.library.images.content_key import content_key
 from sscq_desktop.library.images.image_loader import ImageLoadError, load_image
+from sscq_desktop.library.images.perceptual_hash import perceptual_hashes
 from sscq_desktop.library.images.thumbnails import THUMBNAIL_SIZE, write_thumbnail
 from sscq_desktop.model.preprocessing import ResizePolicy, to_model_input
 
@@ -40,6 +42,7 @@ class DecodedItem:
         height: Upright height of the original, in pixels (0 on error).
         taken_at: EXIF capture date as ISO 8601 text, or None.
         inputs: Model input per model id.
+        hashes: ``(dhash, phash)`` as stored (`perceptual_hash`), if decoded.
         error: Why the file failed, or None.
 
     Shape:
@@ -54,6 +57,7 @@ class DecodedItem:
     height: int = 0
     taken_at: str | None = None
     inputs: dict[str, npt.NDArray[np.uint8]] = field(default_factory=dict)
+    hashes: tuple[bytes, bytes] | None = None
     error: str | None = None
 
 
@@ -74,7 +78,7 @@ class IngestDecoder:
     max_pixels: int
 
     def __call__(self, item: WorkItem) -> DecodedItem:
-        """Stat, content key, decode, model inputs, thumbnail.
+        """Stat, content key, decode, model inputs, perceptual hashes, thumbnail.
 
         Args:
             item: The image and the models it must be encoded with.
@@ -98,6 +102,7 @@ class IngestDecoder:
                 out.inputs[model_id] = to_model_input(
                     loaded.image, size=size, policy=policy
                 )
+            out.hashes = perceptual_hashes(loaded.image).to_bytes()
         except ImageLoadError as exc:
             out.error = str(exc)
             return out

@@ -1,7 +1,7 @@
 """`Searcher`: the library's searches over the active model's code snapshot.
 
-Similar photos to a library photo, an image file or decoded pixels (a pasted image), and
-groups of near-duplicates.
+Similar photos to a library photo, an image file or decoded pixels (a pasted image).
+Near-duplicates are a separate question (`duplicates`).
 Each search takes one `CodeIndex` snapshot and uses nothing else, so a model switch
 never mixes models in one answer. Writers call `Searcher.bump` after a change; the
 snapshot is rebuilt lazily (at most every `INDEX_REFRESH_S` while ingest writes).
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +24,12 @@ from sscq_desktop.library.catalog.thread_readers import ThreadReaders
 from sscq_desktop.library.folders.root_status import RootProbeCache
 from sscq_desktop.library.images.renderer import Renderer
 from sscq_desktop.library.models.model_manager import ModelManager, NoModelError
-from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import (
-    DuplicateGroup,
     FolderRecord,
     PhotoId,
     SearchHit,
 )
 from sscq_desktop.library.search.code_index import CodeIndex
-from sscq_desktop.library.search.duplicates import find_near_duplicates
 from sscq_desktop.model.preprocessing import to_model_input
 
 INDEX_REFRESH_S = 2.0
@@ -207,60 +204,6 @@ class Searcher:
             index, query, k=k, max_distance=max_distance, min_score=min_score,
             folders=folders, exclude=[],
         )  # fmt: skip
-
-    def near_duplicates(
-        self,
-        *,
-        max_distance: float | None = None,
-        min_score: float | None = None,
-        folders: Sequence[Path] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Generator[Progress, None, list[DuplicateGroup]]:
-        """Groups of near-duplicate photos (a strict threshold; see `duplicates`).
-
-        Args:
-            max_distance: Pair threshold in the model's distance; default is strict.
-            min_score: Pair threshold as a similarity score in (0, 1] (`CodeIndex.score`
-                of the two embeddings' distance), what a strictness setting gives;
-                with `max_distance` too, the stricter one holds.
-            folders: Only consider photos at or below these folders.
-            cancel: Stops early.
-
-        Yields:
-            `Progress` of the scan.
-
-        Returns:
-            Groups, largest first.
-
-        Raises:
-            NoModelError: if no model is available.
-            ValueError: if `min_score` is not in (0, 1].
-        """
-        if min_score is not None and not 0.0 < min_score <= 1.0:
-            raise ValueError(f"min_score must be in (0, 1], got {min_score}")
-        index = self.code_index()
-        if min_score is not None:
-            by_score = index.distance_for_score(min_score)
-            max_distance = (
-                by_score if max_distance is None else min(max_distance, by_score)
-            )
-        reader = self._readers.get()
-        ids, emb = reader.embeddings(index.model_id)
-        if folders is not None:
-            keep = np.isin(ids, reader.ids_under(folders))
-            ids, emb = ids[keep], emb[keep]
-        groups = yield from find_near_duplicates(
-            index, ids, emb, max_distance=max_distance, cancel=cancel
-        )
-        paths = reader.paths_of(pid for members, _ in groups for pid in members)
-        return [
-            DuplicateGroup(
-                photo_ids=tuple(PhotoId(p) for p in members if p in paths),
-                paths=tuple(paths[PhotoId(p)] for p in members if p in paths),
-                max_distance=dist,
-            )
-            for members, dist in groups
-        ]
 
     def _offline_roots(
         self, folders: Sequence[FolderRecord], paths: Iterable[Path]

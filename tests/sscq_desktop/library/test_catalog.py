@@ -134,6 +134,7 @@ def test_records_outcomes_and_derives_pending_work(tmp_path: Path) -> None:
                 4,
                 3,
                 encodings={"m1": (b"\x01\x02", b"\x00" * 8)},
+                hashes=(b"\x00" * 8, b"\x00" * 8),
             ),
             IngestRecord(work[1].photo_id, 10, 1, None, error="broken"),
             IngestRecord(
@@ -158,6 +159,20 @@ def test_records_outcomes_and_derives_pending_work(tmp_path: Path) -> None:
     assert reader.stats().encoded == {"m1": 1}
     assert reader.count_errors() == reader.stats().errors == 1
     reader.close()
+    cat.close()
+
+
+def test_the_hash_backfill_reads_its_index(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path)
+    _register(cat)
+    statements: list[str] = []
+    cat._db.sqlite.set_trace_callback(statements.append)
+    assert cat.reader.missing_work(["m1"]) == []
+    cat._db.sqlite.set_trace_callback(None)
+    unhashed = [s for s in statements if "phash IS NULL" in s]
+    assert len(unhashed) == 1
+    plan = cat._db.rows(f"EXPLAIN QUERY PLAN {unhashed[0]}")
+    assert "images_unhashed" in str(plan)  # every ingest asks, on every library
     cat.close()
 
 

@@ -130,24 +130,22 @@ def test_a_search_right_after_an_ingest_sees_every_photo_it_stored(
     assert len(hits) == 9  # every other indexed photo of the folder
 
 
-def test_near_duplicates_take_a_score_threshold(
+def test_near_duplicates_take_a_named_level(
     library: Library, two_folders: tuple[Path, Path]
 ) -> None:
     a, b = two_folders
     _indexed(library, a, b)
 
-    groups = run_job(library.near_duplicates(min_score=0.9))
-
+    # Same grid, other noise, 1.5x larger: 13 of 128 hash bits differ (exact: <= 10).
+    assert run_job(library.near_duplicates(level="exact")) == []
+    groups = run_job(library.near_duplicates(level="edited"))
     assert [sorted(p.name for p in g.paths) for g in groups] == [
         ["a9.jpg", "copy_of_a9.jpg"]
     ]
-    loose = run_job(library.near_duplicates(min_score=0.01))
-    assert sum(len(g.paths) for g in loose) > 2  # a lower score joins more photos
-    both = run_job(library.near_duplicates(min_score=0.01, max_distance=0.0))
-    assert both == []  # with both thresholds, the stricter one holds
-    for bad in (0.0, 1.5):
-        with pytest.raises(ValueError, match="min_score"):
-            run_job(library.near_duplicates(min_score=bad))
+    loose = run_job(library.near_duplicates(level="similar"))
+    assert sum(len(g.paths) for g in loose) > 2  # flat grids look alike to it
+    with pytest.raises(ValueError, match="exact, edited, similar"):
+        run_job(library.near_duplicates(level="0.95"))
 
 
 def test_the_active_model_its_code_length_and_where_it_runs(

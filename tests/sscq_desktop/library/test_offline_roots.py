@@ -52,7 +52,7 @@ def test_a_catalog_of_version_3_opens_with_its_folders_online(tmp_path: Path) ->
     conn.close()
 
     cat = Catalog(path)
-    assert cat._db.one("PRAGMA user_version")[0] == SCHEMA_VERSION == 4
+    assert cat._db.one("PRAGMA user_version")[0] == SCHEMA_VERSION == 5
     (folder,) = cat.reader.folders()
     assert folder.path == Path("/photos") and not folder.offline
     assert [k.path for k in cat.reader.known_files()] == [Path("/photos/a.jpg")]

@@ -279,7 +279,6 @@ def test_near_duplicates_view_lists_groups(
 ) -> None:
     a, _ = photo_folders
     index_folders(qtbot, window, a)
-    window.duplicates_view.threshold = 0.9
     with qtbot.waitSignal(
         window.duplicates_view.groups_ready, timeout=10_000
     ) as blocker:

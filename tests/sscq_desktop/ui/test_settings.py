@@ -48,3 +48,32 @@ def test_a_one_minute_retrain_budget_of_an_older_version_loads_as_the_default(
     settings = load_settings(path)
     assert settings.retrain_minutes == AppSettings().retrain_minutes == 30
     assert settings.results_k == 9
+
+
+@pytest.mark.parametrize(
+    ("threshold", "level"),
+    [
+        (0.95, "edited"),
+        (0.99, "exact"),
+        (0.9, "edited"),
+        (0.85, "similar"),
+        (1, "exact"),
+    ],
+)
+def test_a_strictness_score_of_older_settings_becomes_a_level(
+    tmp_path: Path, threshold: float, level: str
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f"results_k = 7\nduplicate_threshold = {threshold}\n")
+    assert load_settings(path) == AppSettings(results_k=7, duplicate_level=level)
+    save_settings(load_settings(path), path)
+    assert "duplicate_threshold" not in path.read_text()
+    assert load_settings(path).duplicate_level == level
+
+
+def test_an_unknown_level_is_ignored_and_levels_are_validated(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('duplicate_level = "strict"\n')
+    assert load_settings(path) == AppSettings()
+    with pytest.raises(ValueError, match="exact, edited, similar"):
+        AppSettings(duplicate_level="0.95")

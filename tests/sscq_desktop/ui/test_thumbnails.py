@@ -149,7 +149,6 @@ def test_thumbnails_and_preview_come_from_the_library_not_the_photos(
     assert results.rowCount() == 5
     qtbot.waitUntil(lambda: _all_shown(results, QSize(SIZE, 72)), timeout=10_000)
 
-    window.duplicates_view.threshold = 0.9
     with qtbot.waitSignal(window.duplicates_view.groups_ready, timeout=10_000):
         window.show_duplicates()
     group = window.duplicates_view.tree.topLevelItem(0)
