@@ -33,7 +33,7 @@ if ! "$PYTHON" -c 'import PyInstaller, sys; sys.exit(int(PyInstaller.__version__
        "install it with: $PYTHON -m pip install -e \"$ROOT[bundle]\"" >&2
   exit 1
 fi
-"$PYTHON" -c 'import numpy, PIL, onnx, onnxruntime, PySide6.QtWidgets, watchdog, platformdirs, tqdm, tomli_w, psutil' || {
+"$PYTHON" -c 'import numpy, PIL, onnx, onnxruntime, PySide6.QtWidgets, watchdog, platformdirs, tqdm, tomli_w, psutil, send2trash' || {
   echo "build_bundle: $PYTHON lacks the app's dependencies (pip install -e \"$ROOT\")" >&2
   exit 1
 }
