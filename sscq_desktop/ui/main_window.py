@@ -5,7 +5,7 @@ a helper it owns (`GalleryPanel`, `LibrarySync`, `QueryInput`, `ModelSwitcher`,
 `WindowDialogs`, `FailedPhotos`, `MainMenus`, `WindowGeometryStore`), and its public
 methods delegate to them. What the helpers share (settings, the active model, the
 library's counts, the last error) is one `WindowState`; each helper gets it and the
-collaborators it uses, never the window, and the widgets follow the state's signals.
+collaborators it uses, never the window, and `StateDisplay` shows it in the widgets.
 Knows nothing of SQL, onnxruntime or torch.
 """
 
@@ -36,19 +36,19 @@ from sscq_desktop.ui.indexing_worker import IndexingWorker
 from sscq_desktop.ui.library_sync import LibrarySync
 from sscq_desktop.ui.main_menus import MainMenus
 from sscq_desktop.ui.model_switcher import ModelSwitcher
-from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.preview_dialog import PreviewDialog
 from sscq_desktop.ui.query_input import PastedImage, QueryInput
 from sscq_desktop.ui.results_panel import ResultsPanel
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings, GallerySort
 from sscq_desktop.ui.settings_dialog import SettingsDialog
-from sscq_desktop.ui.status_bar import StatusBar, job_verb
+from sscq_desktop.ui.state_display import StateDisplay
+from sscq_desktop.ui.status_bar import StatusBar
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 from sscq_desktop.ui.window_dialogs import WindowDialogs
 from sscq_desktop.ui.window_geometry import WindowGeometryStore
-from sscq_desktop.ui.window_state import LibraryCounts, WindowState
+from sscq_desktop.ui.window_state import WindowState
 
 if TYPE_CHECKING:
     from sscq_desktop.library.library import Library
@@ -94,12 +94,9 @@ class MainWindow(QMainWindow):
             loader if loader is not None else ThumbnailLoader(library, parent=self)
         )
         self._geometry = WindowGeometryStore(qsettings_path)
-        self.trainer_command = trainer_command
-        """Builds the trainer's command line (None: the real trainer); tests pass one."""
         self.indexer = IndexingWorker(
             library, runner, watch=settings.watch_folders, parent=self
         )
-        self._results_folders: tuple[FolderOverview, ...] | None = None
         self.setWindowTitle("SSCQ Desktop")
         self.setAcceptDrops(True)
         self.resize(1200, 800)
@@ -178,13 +175,19 @@ class MainWindow(QMainWindow):
             self.state, library, runner, trainer_command=trainer_command, parent=self
         )
 
+        self._display = StateDisplay(
+            self.state,
+            gallery=self.gallery_panel,
+            folders=self.folders_panel,
+            results=self.results_panel,
+            status_bar=self.status_bar,
+            indexer=self.indexer,
+            sync=self.library_sync,
+            parent=self,
+        )
         self._connect_menus()
         self.state.settings_changed.connect(self._on_state_settings_changed)
-        self.state.active_model_changed.connect(self._on_state_model_changed)
-        self.state.provider_changed.connect(self._on_state_model_changed)
-        self.state.counts_changed.connect(self._on_state_counts_changed)
-        self.state.last_error_changed.connect(self._on_state_last_error_changed)
-        self.library_sync.refreshed.connect(self._on_library_sync_refreshed)
+        self.library_sync.refreshed.connect(self.index_did_change)
         self.indexer.ingest_will_start.connect(self.ingest_will_start)
         self.indexer.ingest_did_finish.connect(self._on_indexer_ingest_did_finish)
         self.model_switcher.model_switched.connect(
@@ -237,11 +240,6 @@ class MainWindow(QMainWindow):
         return self.state.active_model
 
     @property
-    def provider(self) -> str:
-        """Where the model runs (`state.provider`)."""
-        return self.state.provider
-
-    @property
     def failed_count(self) -> int:
         """Photos that could not be indexed (`state.failed_count`)."""
         return self.state.failed_count
@@ -250,42 +248,6 @@ class MainWindow(QMainWindow):
     def last_error(self) -> str | None:
         """The last error, as a sentence (`state.last_error`)."""
         return self.state.last_error
-
-    def _on_state_counts_changed(self, counts: object) -> None:
-        # One snapshot, shown everywhere in one go: the counts always agree.
-        assert isinstance(counts, LibraryCounts)
-        self.gallery_panel.show_count(
-            counts.photo_count, has_folders=bool(counts.folders)
-        )
-        self.folders_panel.set_folders(counts.folders)
-        if counts.folders != self._results_folders:
-            self._results_folders = counts.folders
-            self.results_panel.set_folders(counts.folders)
-        self.status_bar.set_failed_count(counts.failed_count)
-        self._show_status(counts)
-
-    def _on_library_sync_refreshed(self) -> None:
-        counts = self.state.counts
-        if counts is not None and counts.progress is None:
-            self._show_status(counts)  # whether the folders are watched may change
-        self.index_did_change.emit()
-
-    def _show_status(self, counts: LibraryCounts) -> None:
-        progress = counts.progress
-        if progress is not None:
-            self.status_bar.show_progress(job_verb(progress), progress)
-            return
-        text = f"{photo_count(counts.photo_count)} indexed"
-        self.status_bar.set_idle(
-            f"{text} · watching folders" if self.watching else text
-        )
-
-    def _on_state_model_changed(self, _value: object) -> None:
-        self.status_bar.set_model(self.state.active_model, self.state.provider)
-
-    def _on_state_last_error_changed(self, error: object) -> None:
-        if isinstance(error, str):
-            self.status_bar.showMessage(error, 30_000)
 
     def _on_state_settings_changed(self, settings: object) -> None:
         assert isinstance(settings, AppSettings)
@@ -457,6 +419,15 @@ class MainWindow(QMainWindow):
         self.search_by_image(image)
 
     # -- dialogs, settings and models -----------------------------------------
+
+    @property
+    def trainer_command(self) -> TrainerCommand | None:
+        """Builds the trainer's command line (None: the real trainer); tests set one."""
+        return self.dialogs.trainer_command
+
+    @trainer_command.setter
+    def trainer_command(self, command: TrainerCommand | None) -> None:
+        self.dialogs.trainer_command = command
 
     @property
     def retrain_dialog(self) -> RetrainDialog | None:

@@ -33,6 +33,8 @@ class WindowDialogs(QObject):
 
     Attributes:
         retrain_dialog: the retraining dialog while it is open (at most one).
+        trainer_command: builds the trainer's command line for the next retraining
+            dialog (None: the real trainer); tests replace it.
 
     Signals:
         find_similar_requested(object): a preview asked to search from its photo.
@@ -64,7 +66,7 @@ class WindowDialogs(QObject):
         self._state = state
         self._library = library
         self._runner = runner
-        self._trainer_command = trainer_command
+        self.trainer_command = trainer_command
         self._widget = parent
         self.retrain_dialog: RetrainDialog | None = None
 
@@ -97,7 +99,7 @@ class WindowDialogs(QObject):
             self._runner,
             photo_count=self._state.photo_count,
             settings=self._state.settings,
-            trainer_command=self._trainer_command,
+            trainer_command=self.trainer_command,
             parent=self._widget,
         )
         dialog.model_trained.connect(self._on_retrain_dialog_model_trained)
