@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REFRESH_INTERVAL_S = 1.0
-"""While indexing, a progress report starts a refresh at most this often."""
+"""While indexing, a progress report starts a refresh only this long after the last one
+ended: reading and sorting a large library takes the GIL from indexing for a while."""
 
 _FOLDER_POLL_MS = 15_000  # notice folders that vanish while the app is idle
 
@@ -103,7 +104,7 @@ class LibrarySync(QObject):
         self._again = False  # one more refresh once the running one is applied
         self._stopped = False
         self._progress: Progress | None = None  # the indexer's latest report
-        self._last_start = 0.0
+        self._last_end = 0.0  # time.monotonic() when the last refresh ended
         self._folder_timer = QTimer(self)
         self._folder_timer.setInterval(_FOLDER_POLL_MS)
         self._folder_timer.timeout.connect(self._on_folder_timer_timeout)
@@ -126,7 +127,6 @@ class LibrarySync(QObject):
             self._again = True
             return
         self._running, self._again = True, False
-        self._last_start = time.monotonic()
         library = self._library
         sort = self._state.settings.gallery_sort
         progress = self._progress  # its photos are in the catalog before this read
@@ -197,6 +197,7 @@ class LibrarySync(QObject):
 
     def _on_refresh_finished(self) -> None:
         self._running = False
+        self._last_end = time.monotonic()
         if self._again:
             self.refresh()
 
@@ -207,7 +208,7 @@ class LibrarySync(QObject):
     def _on_indexer_progress_changed(self, value: object) -> None:
         assert isinstance(value, Progress)
         self._progress = value
-        if time.monotonic() - self._last_start > REFRESH_INTERVAL_S:
+        if not self._running and time.monotonic() - self._last_end > REFRESH_INTERVAL_S:
             self.refresh()
 
     def _on_indexer_failed(self, exc: object) -> None:

@@ -66,7 +66,8 @@ class MainWindow(QMainWindow):
             may still be watched.
         index_did_change(): the gallery and folder counts were refreshed.
         model_did_change(object): a new `ModelRecord` is active.
-        settings_did_change(object): the user saved new `AppSettings`.
+        settings_did_change(object): the `AppSettings` in use changed (saved in
+            Settings, another gallery order...).
     """
 
     ingest_will_start = Signal()
