@@ -196,8 +196,6 @@ def build_window(paths: AppPaths, library: Library | None = None) -> MainWindow:
 
 def start(window: MainWindow, paths: AppPaths, gui_args: GuiArguments) -> None:
     """Index (and watch) the library, or ask for a first folder; then apply `gui_args`."""
-    from sscq_desktop.ui.settings import save_settings
-
     if gui_args.ignored:
         window.status_bar.showMessage(
             "Not a folder or an image, ignored: " + ", ".join(gui_args.ignored), 15_000
@@ -205,11 +203,7 @@ def start(window: MainWindow, paths: AppPaths, gui_args: GuiArguments) -> None:
     if not window.settings.first_run_done and not gui_args.folders:
         _first_run(window, paths)
     else:
-        if (
-            not window.settings.first_run_done
-        ):  # the user named folders: that is a choice
-            window.settings = window.settings.replace(first_run_done=True)
-            save_settings(window.settings, paths.settings_path)
+        _first_run_done(window, paths)  # the user named folders: that is a choice
         window.start_indexing()  # reconcile changes made while the app was closed
     for folder in gui_args.folders:
         window.add_folder(folder)
@@ -217,15 +211,22 @@ def start(window: MainWindow, paths: AppPaths, gui_args: GuiArguments) -> None:
         window.search_by_file(image)  # the last one stays on screen
 
 
+def _first_run_done(window: MainWindow, paths: AppPaths) -> None:
+    """Remember, in the settings file too, that the first start's choice was made."""
+    from sscq_desktop.ui.settings import save_settings
+
+    if not window.settings.first_run_done:
+        window.apply_settings(window.settings.replace(first_run_done=True))
+        save_settings(window.settings, paths.settings_path)  # whoever built the window
+
+
 def _first_run(window: MainWindow, paths: AppPaths) -> None:
     from sscq_desktop.ui.first_run_dialog import FirstRunDialog
-    from sscq_desktop.ui.settings import save_settings
 
     dialog = FirstRunDialog(proposed_pictures_dir(), parent=window)
 
     def finished(_result: int) -> None:
-        window.settings = window.settings.replace(first_run_done=True)
-        save_settings(window.settings, paths.settings_path)
+        _first_run_done(window, paths)
         if dialog.chosen is not None and window.isVisible():
             window.add_folder(dialog.chosen)  # starts indexing and watching
         dialog.deleteLater()

@@ -1,13 +1,14 @@
 """`FoldersPanel`: the watched folders with their photo counts and status; add and remove.
 
-Shows what `Library.folder_overviews()` reported last; it never touches the disk itself.
-A folder that cannot be read (unplugged drive, unmounted share) is offline: shown in
-red with the reason, not hidden; its photos stay in the library until it is removed.
+Shows the folders it is given (the window's `LibraryCounts`); it never touches the disk
+itself. A folder that cannot be read (unplugged drive, unmounted share) is offline:
+shown in red with the reason, not hidden; its photos stay in the library until it is
+removed, which the user confirms first (the files stay on disk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.records import FolderOverview
+from sscq_desktop.ui.photo_count import photo_count
 
 
 def folder_label(folder: FolderOverview) -> str:
@@ -43,12 +46,44 @@ def offline_text(folder: FolderOverview) -> str:
     )
 
 
+def remove_question(folder: FolderOverview, parent: QWidget | None) -> QMessageBox:
+    """The question asked before a folder is removed (Cancel is the default button).
+
+    It names the folder, says how many photos leave the library and that the files
+    stay on disk.
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Remove folder")
+    box.setText(f"Remove {display_path(folder.path)} from the library?")
+    box.setInformativeText(
+        f"Its {photo_count(folder.photo_count)} leave the library: they are no longer "
+        "shown or found by searches. The files stay on disk; add the folder again to "
+        "bring them back."
+    )
+    box.setStandardButtons(
+        QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel
+    )
+    box.button(QMessageBox.StandardButton.Ok).setText("Remove")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box
+
+
+def ask_remove(folder: FolderOverview, parent: QWidget | None) -> bool:
+    """Ask `remove_question` (modal); True when the user chose Remove."""
+    return remove_question(folder, parent).exec() == QMessageBox.StandardButton.Ok
+
+
 class FoldersPanel(QWidget):
     """The library's folders.
 
+    Attributes:
+        confirm_remove: asks whether to remove a folder (`ask_remove`; tests replace
+            it to answer without a modal dialog).
+
     Signals:
         add_requested(object): the user picked a folder (a `Path`) to add.
-        remove_requested(object): the user asked to remove a folder (a `Path`).
+        remove_requested(object): the user confirmed removing a folder (a `Path`).
     """
 
     add_requested = Signal(object)
@@ -56,6 +91,9 @@ class FoldersPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.confirm_remove: Callable[[FolderOverview, QWidget | None], bool] = (
+            ask_remove
+        )
         self._folders: list[FolderOverview] = []
         title = QLabel("<b>Folders</b>")
         self.list_widget = QListWidget()
@@ -78,9 +116,11 @@ class FoldersPanel(QWidget):
 
     @property
     def folders(self) -> list[FolderOverview]:
+        """The folders shown, by path."""
         return self._folders
 
     def set_folders(self, folders: Sequence[FolderOverview]) -> None:
+        """Show `folders` (by path), keeping the selected one selected."""
         current = self.selected_folder()
         self._folders = sorted(folders, key=lambda f: str(f.path).lower())
         self.list_widget.clear()
@@ -99,6 +139,7 @@ class FoldersPanel(QWidget):
         self.remove_button.setEnabled(self.selected_folder() is not None)
 
     def selected_folder(self) -> Path | None:
+        """The path of the selected folder, if one is selected."""
         if self.list_widget.currentRow() < 0:
             return None
         path = self.list_widget.currentItem().data(Qt.ItemDataRole.UserRole)
@@ -111,8 +152,9 @@ class FoldersPanel(QWidget):
 
     def _on_remove_button_clicked(self) -> None:
         path = self.selected_folder()
-        if path is not None:
-            self.remove_requested.emit(path)
+        folder = next((f for f in self._folders if f.path == path), None)
+        if folder is not None and self.confirm_remove(folder, self.window()):
+            self.remove_requested.emit(folder.path)
 
     def _on_list_current_row_changed(self, row: int) -> None:
         self.remove_button.setEnabled(row >= 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,20 @@ def plan_gallery_update(
     return GalleryUpdate(base, photos, rows, removals, insertions, dropped=dropped)
 
 
+def photo_date_ns(photo: PhotoRecord) -> int:
+    """When `photo` was taken (EXIF ``DateTimeOriginal``), else its modification time.
+
+    In nanoseconds since the epoch; the EXIF date, which has no time zone, is read as
+    local time, as the modification time is shown. A copied photo keeps its date taken.
+    """
+    if photo.taken_at:
+        try:
+            return int(datetime.fromisoformat(photo.taken_at).timestamp() * 1e9)
+        except (ValueError, OverflowError, OSError):
+            pass  # not a date this platform can place: fall back to the file's
+    return photo.mtime_ns
+
+
 def sort_photos(
     photos: Sequence[PhotoRecord],
     key: GallerySort,
@@ -113,13 +128,16 @@ def sort_photos(
 ) -> list[PhotoRecord]:
     """Photos in gallery order: newest first, by file name, or by folder then path.
 
+    "Newest" is by date taken, for photos without one by modification time
+    (`photo_date_ns`).
+
     Args:
         photos: The library's photos.
         key: The order.
         roots: Each library root folder's path, by id ("folder" sorts by root).
     """
     if key == "date":
-        return sorted(photos, key=lambda p: (-p.mtime_ns, p.path.name.lower()))
+        return sorted(photos, key=lambda p: (-photo_date_ns(p), p.path.name.lower()))
     if key == "name":
         return sorted(photos, key=lambda p: (p.path.name.lower(), str(p.path)))
     return sorted(

@@ -1,17 +1,30 @@
 """`GalleryPanel`: the Library tab of `MainWindow`, the photo grid and its sort box.
 
 A view over `GalleryModel`: it holds no library state and starts no work; the window
-refreshes the model and reacts to the sort box.
+refreshes the model, tells it the counts and reacts to the sort box. A library without
+folders shows a hint instead of an empty grid.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from sscq_desktop.ui.gallery_model import GalleryModel
+from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
 from sscq_desktop.ui.settings import GALLERY_SORTS, GallerySort
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+EMPTY_HINT = "No folders yet. Add a folder to start: File > Add folder…"
+"""What the Library tab says while the library has no folder."""
 
 
 class GalleryPanel(QWidget):
@@ -21,7 +34,8 @@ class GalleryPanel(QWidget):
         model: the `GalleryModel` of the grid.
         view: the `PhotoGridView` (its signals ask for searches and previews).
         sort_combo: the order, one item per `GALLERY_SORTS` key (the item's data).
-        count_label: a line above the grid.
+        count_label: a line above the grid: how many photos it shows.
+        hint_label: shown instead of the grid while the library has no folder.
 
     Args:
         loader: reads the library's thumbnails off the GUI thread.
@@ -48,13 +62,25 @@ class GalleryPanel(QWidget):
             self.sort_combo.addItem(f"Sort by {key}", key)
         self.sort_combo.setCurrentIndex(GALLERY_SORTS.index(sort))
         self.count_label = QLabel("")
+        self.hint_label = QLabel(EMPTY_HINT)
+        self.hint_label.setObjectName("gallery_hint")
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint_label.setWordWrap(True)
+        self._pages = QStackedWidget()
+        self._pages.addWidget(self.view)
+        self._pages.addWidget(self.hint_label)
         top = QHBoxLayout()
         top.addWidget(self.count_label, 1)
         top.addWidget(self.sort_combo)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self._pages, 1)
+
+    def show_count(self, count: int, *, has_folders: bool) -> None:
+        """Say how many photos the grid shows; without folders, show the hint instead."""
+        self.count_label.setText(photo_count(count) if has_folders else "")
+        self._pages.setCurrentWidget(self.view if has_folders else self.hint_label)
 
     def current_sort(self) -> GallerySort:
         """The order chosen in the sort box ("date" if it holds none)."""

@@ -1,189 +1,239 @@
-"""`LibrarySync`: keeps what `MainWindow` shows in step with the library and indexing.
+"""`LibrarySync`: keeps the window's `WindowState` and gallery in step with the library.
 
-Reloads photos, folders, the failed count and the active model off the GUI thread (the
-latest request wins), follows `IndexingWorker` in the status bar and polls the folders
-while idle. Reads the library only: its changes go through `IndexingWorker.write`.
+Reads one snapshot off the GUI thread (photos, folders, the failed count, the active
+model) and applies it in one go: the gallery's rows and the state's `LibraryCounts`,
+whose folder counts are counted from those same photos and whose progress is the
+indexing report current when the snapshot was read, so every count on screen agrees.
+One refresh runs at a time; asking during one runs one more after it, so a refresh
+always lands even while indexing asks for them often. Polls the folders while idle.
+Reads the library only: its changes go through `IndexingWorker.write`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import FolderOverview, ModelRecord
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.gallery_model import (
+    GalleryModel,
     GalleryUpdate,
     plan_gallery_update,
     sort_photos,
 )
-from sscq_desktop.ui.photo_count import photo_count
-from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext
+from sscq_desktop.ui.indexing_worker import IndexingWorker
+from sscq_desktop.ui.settings import GallerySort
+from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
+from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
+from sscq_desktop.ui.window_state import LibraryCounts, WindowState
 
 if TYPE_CHECKING:
-    from sscq_desktop.ui.main_window import MainWindow
+    from sscq_desktop.library.library import Library
 
 logger = logging.getLogger(__name__)
 
-_GALLERY_REFRESH_S = 2.0  # during indexing, refresh the gallery at most this often
+REFRESH_INTERVAL_S = 1.0
+"""While indexing, a progress report starts a refresh only this long after the last one
+ended: reading and sorting a large library takes the GIL from indexing for a while."""
+
 _FOLDER_POLL_MS = 15_000  # notice folders that vanish while the app is idle
 
-_Refresh = tuple[GalleryUpdate, list[FolderOverview], int, ModelRecord | None, str]
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What one refresh read, in the order the gallery shows it."""
+
+    sort: GallerySort
+    update: GalleryUpdate
+    folders: tuple[FolderOverview, ...]
+    failed: int
+    model: ModelRecord | None
+    provider: str
 
 
 class LibrarySync(QObject):
-    """Refreshes what `MainWindow` shows of the library; owned by the window.
+    """Refreshes the gallery and the window's `WindowState` from the library.
 
-    Sets the window's `active_model`, `provider`, `failed_count` and `last_error`, and
-    emits its `ingest_will_start` and `ingest_did_finish` (relaying the indexer) and
-    `index_did_change` (after each applied refresh).
+    Writes the state's counts, `active_model`, `provider` and `last_error`.
+
+    Signals:
+        refreshed(): a refresh was applied (the gallery and the counts are current).
 
     Args:
-        window: the window whose widgets it updates (and its parent).
+        state: the window's shared state (its settings give the gallery's order).
+        library: the library it reads.
+        runner: runs the reads off the GUI thread.
+        indexer: the indexing job it follows (progress, changes, failures).
+        gallery: the gallery's model, whose rows it updates.
+        loader: the thumbnail loader, asked again for thumbnails ingest has made.
+        parent: the widget error messages open over (and its parent).
     """
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
-        self._requests = LatestRequest()
-        self._last_gallery_refresh = 0.0
-        self._folders_shown: list[FolderOverview] | None = None
-        self._status_model: tuple[ModelRecord | None, str] | None = None
-        self._folder_timer = QTimer(window)
+    refreshed = Signal()
+
+    def __init__(
+        self,
+        state: WindowState,
+        library: Library,
+        runner: TaskRunner,
+        indexer: IndexingWorker,
+        gallery: GalleryModel,
+        loader: ThumbnailLoader,
+        *,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._library = library
+        self._runner = runner
+        self._indexer = indexer
+        self._gallery = gallery
+        self._loader = loader
+        self._widget = parent
+        self._running = False  # a refresh is being read
+        self._again = False  # one more refresh once the running one is applied
+        self._stopped = False
+        self._progress: Progress | None = None  # the indexer's latest report
+        self._last_end = 0.0  # time.monotonic() when the last refresh ended
+        self._folder_timer = QTimer(self)
         self._folder_timer.setInterval(_FOLDER_POLL_MS)
         self._folder_timer.timeout.connect(self._on_folder_timer_timeout)
         self._folder_timer.start()
-        indexer = window.indexer
         indexer.ingest_will_start.connect(self._on_indexer_ingest_will_start)
         indexer.progress_changed.connect(self._on_indexer_progress_changed)
         indexer.ingest_did_finish.connect(self._on_indexer_ingest_did_finish)
-        indexer.changes_applied.connect(self._on_indexer_changes_applied)
+        indexer.changes_applied.connect(self.refresh)
         indexer.failed.connect(self._on_indexer_failed)
 
     def refresh(self) -> None:
-        """Reload photos, folders, failures and the model; the gallery changes row by row.
+        """Read the library again and apply it; during a refresh, one more follows it.
 
         Sorting and comparing with the rows shown run off-thread (`plan_gallery_update`),
         so the GUI thread only inserts and removes the rows that changed.
         """
-        window = self._window
-        library = window.library
-        sort_key = window.current_sort()
-        request_id = self._requests.next_id()
-        shown = window.gallery_model.photos  # never edited in place: safe to read there
+        if self._stopped:
+            return
+        if self._running:
+            self._again = True
+            return
+        self._running, self._again = True, False
+        library = self._library
+        sort = self._state.settings.gallery_sort
+        progress = self._progress  # its photos are in the catalog before this read
+        shown = self._gallery.photos  # never edited in place: safe to read there
 
-        def fn(ctx: TaskContext) -> _Refresh:
+        def fn(ctx: TaskContext) -> _Snapshot:
             folders = library.folder_overviews()
             roots = {f.id: f.path for f in folders}
-            photos = sort_photos(library.photos(), sort_key, roots=roots)
-            return (
+            photos = sort_photos(library.photos(), sort, roots=roots)
+            counts = Counter(p.folder_id for p in photos)
+            return _Snapshot(
+                sort,
                 plan_gallery_update(shown, photos),
-                folders,
+                tuple(replace(f, photo_count=counts[f.id]) for f in folders),
                 library.count_errors(),
                 library.active_model(),
                 library.provider_name(),
             )
 
-        def success(result: _Refresh) -> None:
-            if not self._requests.is_current(request_id):
-                return
-            update, folders, failed, model, provider = result
-            if not update.is_empty:
-                window.gallery_model.apply_update(update)
-            window.loader.retry_unavailable()  # ingest may have made them meanwhile
-            window.gallery_count.setText(photo_count(window.gallery_model.rowCount()))
-            self.set_folders(folders)
-            if failed != window.failed_count:
-                window.failed_count = failed
-                window.status_bar.set_failed_count(failed)
-            window.active_model, window.provider = model, provider
-            if (model, provider) != self._status_model:
-                self._status_model = (model, provider)
-                window.status_bar.set_model(model, provider)
-            if not window.indexing:
-                window.status_bar.set_idle(self.summary())
-            window.index_did_change.emit()
+        def success(snapshot: _Snapshot) -> None:
+            if snapshot.sort == self._state.settings.gallery_sort:
+                self._apply(snapshot, progress)
+            else:
+                self._again = True  # the order changed meanwhile: read it again
 
-        Task(fn).on_success(success).on_failure(self._on_refresh_failure).start(
-            window.runner
-        )
+        task: Task[_Snapshot] = Task(fn).on_success(success)
+        task.on_failure(self._on_refresh_failure).on_finished(self._on_refresh_finished)
+        task.start(self._runner)
 
-    def set_folders(self, folders: Sequence[FolderOverview]) -> None:
-        """Show `folders` in the folders panel and results scope; flag offline ones."""
-        folders = list(folders)
-        if folders == self._folders_shown:
-            return  # refreshed every few seconds while indexing: skip the rebuild
-        self._folders_shown = folders
-        window = self._window
-        window.folders_panel.set_folders(folders)
-        window.results_panel.set_folders(folders)
-        offline = [f for f in folders if f.offline]
-        if offline:
-            names = ", ".join(display_path(f.path) for f in offline)
-            window.last_error = f"Folder offline (photos kept): {names}"
-            window.status_bar.showMessage(window.last_error, 30_000)
+    def show_folder_status(self, folders: Sequence[FolderOverview]) -> None:
+        """Take the online or offline state of `folders`; other roots: refresh all.
 
-    def summary(self) -> str:
-        """The idle status text: how many photos are indexed, and whether watched."""
-        text = f"{photo_count(self._window.gallery_model.rowCount())} indexed"
-        return f"{text} · watching folders" if self._window.watching else text
+        The photo counts stay the last snapshot's, so they agree with the gallery.
+        """
+        counts = self._state.counts
+        if counts is None or {f.id for f in folders} != {f.id for f in counts.folders}:
+            self.refresh()
+            return
+        self._set_counts(counts.with_folder_status(tuple(folders)))
 
     def stop(self) -> None:
-        """Stop polling the folders (the window is shutting down)."""
+        """Stop refreshing and polling the folders (the window is shutting down)."""
+        self._stopped = True
         self._folder_timer.stop()
 
+    def _apply(self, snapshot: _Snapshot, progress: Progress | None) -> None:
+        if not snapshot.update.is_empty:
+            self._gallery.apply_update(snapshot.update)
+        self._loader.retry_unavailable()  # ingest may have made them meanwhile
+        self._set_counts(
+            LibraryCounts(
+                photo_count=self._gallery.rowCount(),
+                folders=snapshot.folders,
+                failed_count=snapshot.failed,
+                progress=progress,
+            )
+        )
+        self._state.active_model = snapshot.model
+        self._state.provider = snapshot.provider
+        self.refreshed.emit()
+
+    def _set_counts(self, counts: LibraryCounts) -> None:
+        self._state.counts = counts
+        offline = [f for f in counts.folders if f.offline]
+        if offline:
+            names = ", ".join(display_path(f.path) for f in offline)
+            self._state.last_error = f"Folder offline (photos kept): {names}"
+
+    def _on_refresh_finished(self) -> None:
+        self._running = False
+        self._last_end = time.monotonic()
+        if self._again:
+            self.refresh()
+
     def _on_indexer_ingest_will_start(self) -> None:
-        self._window.ingest_will_start.emit()
-        self._window.status_bar.show_progress("Indexing", _STARTING)
+        self._progress = _STARTING
+        self.refresh()
 
     def _on_indexer_progress_changed(self, value: object) -> None:
         assert isinstance(value, Progress)
-        self._window.status_bar.show_progress("Indexing", value)
-        now = time.monotonic()
-        if now - self._last_gallery_refresh > _GALLERY_REFRESH_S:
-            self._last_gallery_refresh = now
-            self._window.refresh_library()
+        self._progress = value
+        if not self._running and time.monotonic() - self._last_end > REFRESH_INTERVAL_S:
+            self.refresh()
 
     def _on_indexer_failed(self, exc: object) -> None:
         assert isinstance(exc, BaseException)
-        window = self._window
-        window.last_error = user_message(exc)
-        window.status_bar.showMessage(f"Indexing stopped: {window.last_error}", 15_000)
-        show_exception(window, exc, title="Indexing stopped")
+        self._state.last_error = f"Indexing stopped: {user_message(exc)}"
+        show_exception(self._widget, exc, title="Indexing stopped")
 
     def _on_indexer_ingest_did_finish(self) -> None:
-        window = self._window
-        window.status_bar.clearMessage()
-        window.status_bar.set_idle(self.summary())
-        window.refresh_library()
-        if window.results_panel.query is not None:
-            window.results_panel.refresh()  # newly indexed photos may belong in it
-        window.ingest_did_finish.emit()
-
-    def _on_indexer_changes_applied(self) -> None:
-        self._window.refresh_library()
+        self._progress = None
+        self.refresh()
 
     def _on_refresh_failure(self, exc: BaseException) -> None:
-        self._window.last_error = user_message(exc)
-        self._window.status_bar.showMessage(self._window.last_error, 15_000)
+        self._state.last_error = user_message(exc)
         logger.warning("refresh failed: %s", exc)
 
     def _on_folder_timer_timeout(self) -> None:
         # Folders only: photos are refreshed by the watcher and after each ingest.
-        library = self._window.library
+        library = self._library
 
         def fn(ctx: TaskContext) -> list[FolderOverview]:
             return library.folder_overviews()
 
-        Task(fn).on_success(self.set_folders).on_failure(
+        Task(fn).on_success(self.show_folder_status).on_failure(
             self._on_refresh_failure
-        ).start(self._window.runner)
+        ).start(self._runner)
 
 
 _STARTING = Progress(phase="scan", done=0, total=0)

@@ -2,8 +2,11 @@
 
 Lays out the panels and wires them to the `Library` through `Task`s; each role lives in
 a helper it owns (`GalleryPanel`, `LibrarySync`, `QueryInput`, `ModelSwitcher`,
-`WindowDialogs`, `FailedPhotos`, `MainMenus`, `WindowStateStore`), and its public
-methods delegate to them. Knows nothing of SQL, onnxruntime or torch.
+`WindowDialogs`, `FailedPhotos`, `MainMenus`, `WindowGeometryStore`), and its public
+methods delegate to them. What the helpers share (settings, the active model, the
+library's counts, the last error) is one `WindowState`; each helper gets it and the
+collaborators it uses, never the window, and `StateDisplay` shows it in the widgets.
+Knows nothing of SQL, onnxruntime or torch.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ from sscq_desktop.ui.results_panel import ResultsPanel
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings, GallerySort
 from sscq_desktop.ui.settings_dialog import SettingsDialog
+from sscq_desktop.ui.state_display import StateDisplay
 from sscq_desktop.ui.status_bar import StatusBar
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 from sscq_desktop.ui.window_dialogs import WindowDialogs
-from sscq_desktop.ui.window_state_store import WindowStateStore
+from sscq_desktop.ui.window_geometry import WindowGeometryStore
+from sscq_desktop.ui.window_state import WindowState
 
 if TYPE_CHECKING:
     from sscq_desktop.library.library import Library
@@ -52,13 +57,17 @@ if TYPE_CHECKING:
 class MainWindow(QMainWindow):
     """The app's window.
 
+    Attributes:
+        state: the shared `WindowState` (settings, model, counts, last error).
+
     Signals:
         ingest_will_start(): indexing is about to run.
         ingest_did_finish(): indexing ended (done, cancelled or failed); the folders
             may still be watched.
         index_did_change(): the gallery and folder counts were refreshed.
         model_did_change(object): a new `ModelRecord` is active.
-        settings_did_change(object): the user saved new `AppSettings`.
+        settings_did_change(object): the `AppSettings` in use changed (saved in
+            Settings, another gallery order...).
     """
 
     ingest_will_start = Signal()
@@ -81,20 +90,14 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.library = library
         self.runner = runner
-        self.settings = settings
+        self.state = WindowState(settings, parent=self)
         self.loader = (
             loader if loader is not None else ThumbnailLoader(library, parent=self)
         )
-        self._window_state = WindowStateStore(qsettings_path)
-        self.trainer_command = trainer_command
-        """Builds the trainer's command line (None: the real trainer); tests pass one."""
+        self._geometry = WindowGeometryStore(qsettings_path)
         self.indexer = IndexingWorker(
             library, runner, watch=settings.watch_folders, parent=self
         )
-        self.active_model: ModelRecord | None = None
-        self.provider = ""
-        self.last_error: str | None = None
-        self.failed_count = 0  # photos that could not be indexed (set by LibrarySync)
         self.setWindowTitle("SSCQ Desktop")
         self.setAcceptDrops(True)
         self.resize(1200, 800)
@@ -132,7 +135,7 @@ class MainWindow(QMainWindow):
         self.status_bar = StatusBar()
         self.setStatusBar(self.status_bar)
 
-        self.menus = MainMenus(self)
+        self.menus = MainMenus(self.menuBar(), self)
         self.add_folder_action = self.menus.add_folder
         self.search_by_image_action = self.menus.search_by_image
         self.paste_action = self.menus.paste
@@ -140,12 +143,60 @@ class MainWindow(QMainWindow):
         self.duplicates_action = self.menus.duplicates
         self.retrain_action = self.menus.retrain
         self.settings_action = self.menus.settings
-        self.library_sync = LibrarySync(self)  # follows the indexer, polls folders
-        self.failed_photos = FailedPhotos(self)  # the failed photos dialog, Retry all
+        # follows the indexer, polls the folders, writes the state's counts
+        self.library_sync = LibrarySync(
+            self.state,
+            library,
+            runner,
+            self.indexer,
+            self.gallery_model,
+            self.loader,
+            parent=self,
+        )
+        # the failed photos dialog and Retry all
+        self.failed_photos = FailedPhotos(
+            self.state,
+            library,
+            runner,
+            self.indexer,
+            self.library_sync,
+            self.status_bar,
+            parent=self,
+        )
         self.query_input = QueryInput(runner, parent=self)
-        self.model_switcher = ModelSwitcher(self)
-        self.dialogs = WindowDialogs(self)
+        self.model_switcher = ModelSwitcher(
+            self.state,
+            library,
+            self.indexer,
+            self.library_sync,
+            self.status_bar,
+            parent=self,
+        )
+        self.dialogs = WindowDialogs(
+            self.state, library, runner, trainer_command=trainer_command, parent=self
+        )
 
+        self._display = StateDisplay(
+            self.state,
+            gallery=self.gallery_panel,
+            folders=self.folders_panel,
+            results=self.results_panel,
+            status_bar=self.status_bar,
+            indexer=self.indexer,
+            sync=self.library_sync,
+            parent=self,
+        )
+        self._connect_menus()
+        self.state.settings_changed.connect(self._on_state_settings_changed)
+        self.library_sync.refreshed.connect(self.index_did_change)
+        self.indexer.ingest_will_start.connect(self.ingest_will_start)
+        self.indexer.ingest_did_finish.connect(self._on_indexer_ingest_did_finish)
+        self.model_switcher.model_switched.connect(
+            self._on_model_switcher_model_switched
+        )
+        self.dialogs.find_similar_requested.connect(self.find_similar)
+        self.dialogs.settings_accepted.connect(self._on_dialogs_settings_accepted)
+        self.dialogs.switch_requested.connect(self.switch_model)
         self.folders_panel.add_requested.connect(self._on_folders_panel_add_requested)
         self.folders_panel.remove_requested.connect(
             self._on_folders_panel_remove_requested
@@ -167,6 +218,54 @@ class MainWindow(QMainWindow):
         self.query_input.image_ready.connect(self._on_query_input_image_ready)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.restore_window_state()
+
+    def _connect_menus(self) -> None:
+        menus = self.menus
+        menus.add_folder.triggered.connect(self.folders_panel.add_button.click)
+        menus.search_by_image.triggered.connect(self.choose_query_file)
+        menus.paste.triggered.connect(self.paste_query)
+        menus.rescan.triggered.connect(self.rescan)
+        menus.quit.triggered.connect(self.close)
+        menus.duplicates.triggered.connect(self.show_duplicates)
+        menus.retrain.triggered.connect(self.open_retrain_dialog)
+        menus.failed_photos.triggered.connect(self.show_failed_photos)
+        menus.settings.triggered.connect(self.open_settings_dialog)
+
+    # -- shared state -----------------------------------------------------------
+
+    @property
+    def settings(self) -> AppSettings:
+        """The settings in use (`state.settings`; change them with `apply_settings`)."""
+        return self.state.settings
+
+    @property
+    def active_model(self) -> ModelRecord | None:
+        """The active model (`state.active_model`)."""
+        return self.state.active_model
+
+    @property
+    def failed_count(self) -> int:
+        """Photos that could not be indexed (`state.failed_count`)."""
+        return self.state.failed_count
+
+    @property
+    def last_error(self) -> str | None:
+        """The last error, as a sentence (`state.last_error`)."""
+        return self.state.last_error
+
+    def _on_state_settings_changed(self, settings: object) -> None:
+        assert isinstance(settings, AppSettings)
+        self.results_panel.k = settings.results_k
+        self.indexer.set_watch_enabled(settings.watch_folders)
+        self.settings_did_change.emit(settings)
+
+    def _on_dialogs_settings_accepted(self, settings: object) -> None:
+        assert isinstance(settings, AppSettings)
+        self.apply_settings(settings)
+
+    def _on_model_switcher_model_switched(self, model: object) -> None:
+        self.model_did_change.emit(model)
+        self.results_panel.refresh()
 
     # -- indexing -------------------------------------------------------------
 
@@ -208,8 +307,8 @@ class MainWindow(QMainWindow):
         self.library_sync.refresh()
 
     def set_folders(self, folders: Sequence[FolderOverview]) -> None:
-        """Show `folders` in the folders panel and the results' folder scope."""
-        self.library_sync.set_folders(folders)
+        """Show whether `folders` are online; see `LibrarySync.show_folder_status`."""
+        self.library_sync.show_folder_status(folders)
 
     def current_sort(self) -> GallerySort:
         """The gallery order chosen in the sort box."""
@@ -237,7 +336,10 @@ class MainWindow(QMainWindow):
         self.indexer.write(task)
 
     def remove_folder(self, path: Path) -> None:
-        """Remove a folder (and its photos) from the library."""
+        """Remove a folder (and its photos) from the library; the files stay on disk.
+
+        Asks nothing: the folders panel's Remove button confirms first.
+        """
         library = self.library
 
         def fn(ctx: TaskContext) -> None:
@@ -254,8 +356,7 @@ class MainWindow(QMainWindow):
         self.indexer.write(task)
 
     def _on_sort_combo_current_index_changed(self, _index: int) -> None:
-        self.settings = self.settings.replace(gallery_sort=self.current_sort())
-        self.settings_did_change.emit(self.settings)
+        self.state.settings = self.settings.replace(gallery_sort=self.current_sort())
         self.refresh_library()
 
     def _on_folders_panel_add_requested(self, path: object) -> None:
@@ -323,6 +424,15 @@ class MainWindow(QMainWindow):
     # -- dialogs, settings and models -----------------------------------------
 
     @property
+    def trainer_command(self) -> TrainerCommand | None:
+        """Builds the trainer's command line (None: the real trainer); tests set one."""
+        return self.dialogs.trainer_command
+
+    @trainer_command.setter
+    def trainer_command(self, command: TrainerCommand | None) -> None:
+        self.dialogs.trainer_command = command
+
+    @property
     def retrain_dialog(self) -> RetrainDialog | None:
         """The retraining dialog while it is open."""
         return self.dialogs.retrain_dialog
@@ -349,11 +459,11 @@ class MainWindow(QMainWindow):
         return self.dialogs.open_settings_dialog()
 
     def apply_settings(self, settings: AppSettings) -> None:
-        """Use `settings` from now on and emit `settings_did_change` (app.py saves)."""
-        self.settings = settings
-        self.results_panel.k = settings.results_k
-        self.indexer.set_watch_enabled(settings.watch_folders)
-        self.settings_did_change.emit(settings)
+        """Use `settings` from now on.
+
+        When they differ from those in use, `settings_did_change` follows (app.py saves).
+        """
+        self.state.settings = settings
 
     def switch_model(self, model_id: str) -> None:
         """Re-encode the library with `model_id` in the background, then switch to it."""
@@ -363,11 +473,11 @@ class MainWindow(QMainWindow):
 
     def restore_window_state(self) -> None:
         """Restore the geometry and state saved by the last session, if any."""
-        self._window_state.restore(self)
+        self._geometry.restore(self)
 
     def save_window_state(self) -> None:
         """Save the geometry and state for the next session (needs `qsettings_path`)."""
-        self._window_state.save(self)
+        self._geometry.save(self)
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Stop background work and wait for it (bounded); safe to call twice."""
@@ -384,6 +494,11 @@ class MainWindow(QMainWindow):
         self.save_window_state()
         self.shutdown()
         super().closeEvent(event)
+
+    def _on_indexer_ingest_did_finish(self) -> None:
+        if self.results_panel.query is not None:
+            self.results_panel.refresh()  # newly indexed photos may belong in it
+        self.ingest_did_finish.emit()
 
     def _on_tabs_current_changed(self, _index: int) -> None:
         if (

@@ -12,26 +12,58 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
 from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import ModelRecord
 from sscq_desktop.ui.errors import show_exception, user_message
+from sscq_desktop.ui.indexing_worker import IndexingWorker
+from sscq_desktop.ui.library_sync import LibrarySync
+from sscq_desktop.ui.status_bar import StatusBar
 from sscq_desktop.ui.tasks import Task, TaskContext
+from sscq_desktop.ui.window_state import WindowState
 
 if TYPE_CHECKING:
-    from sscq_desktop.ui.main_window import MainWindow
+    from sscq_desktop.library.library import Library
 
 
-class ModelSwitcher:
-    """Switches `MainWindow` to another model; owned by the window.
+class ModelSwitcher(QObject):
+    """Switches the library to another model; owned by the window.
 
-    Sets the window's `active_model` (or `last_error`) and emits its `model_did_change`.
+    Sets the state's `active_model` (or `last_error`).
+
+    Signals:
+        model_switched(object): the switch ended; the active `ModelRecord` (or None).
 
     Args:
-        window: the window whose library, indexer and status bar it uses.
+        state: the window's shared state.
+        library: the library it switches.
+        indexer: runs the switch as one of the window's writes.
+        sync: refreshes the counts (and the idle status) once the switch ends.
+        status_bar: shows the re-encoding's progress.
+        parent: the window error messages open over (and this object's parent).
     """
 
-    def __init__(self, window: MainWindow) -> None:
-        self._window = window
+    model_switched = Signal(object)
+
+    def __init__(
+        self,
+        state: WindowState,
+        library: Library,
+        indexer: IndexingWorker,
+        sync: LibrarySync,
+        status_bar: StatusBar,
+        *,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._library = library
+        self._indexer = indexer
+        self._sync = sync
+        self._status_bar = status_bar
+        self._widget = parent
         self._switch: Task[ModelRecord | None] | None = None
 
     def switch(self, model_id: str) -> None:
@@ -41,8 +73,8 @@ class ModelSwitcher:
         """
         if self._switch is not None:
             self._switch.cancel()
-        window = self._window
-        library = window.library
+        library = self._library
+        status_bar = self._status_bar
 
         def fn(ctx: TaskContext) -> ModelRecord | None:
             if not library.switch_model(model_id):
@@ -58,25 +90,23 @@ class ModelSwitcher:
 
         def progress(value: object) -> None:
             assert isinstance(value, Progress)
-            window.status_bar.show_progress(f"Re-encoding for {model_id}:", value)
+            status_bar.show_progress(f"Re-encoding for {model_id}:", value)
 
         def success(model: ModelRecord | None) -> None:
-            window.active_model = model
+            self._state.active_model = model
             if model is not None:
                 message = f"Now using model {model.model_id}"
-                window.status_bar.showMessage(message, 10_000)
-            window.model_did_change.emit(model)
-            window.results_panel.refresh()
+                status_bar.showMessage(message, 10_000)
+            self.model_switched.emit(model)
 
         def failure(exc: BaseException) -> None:
-            window.last_error = user_message(exc)
-            show_exception(window, exc, title="The model was not switched")
+            self._state.last_error = user_message(exc)
+            show_exception(self._widget, exc, title="The model was not switched")
 
         def finished() -> None:
             if self._switch is task:
                 self._switch = None
-            window.status_bar.set_idle(window.library_sync.summary())
-            window.refresh_library()
+            self._sync.refresh()  # its counts put the idle status back
 
         task.on_progress(progress).on_success(success).on_failure(failure)
-        window.indexer.write(task.on_finished(finished))
+        self._indexer.write(task.on_finished(finished))

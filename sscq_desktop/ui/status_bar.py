@@ -32,6 +32,15 @@ def format_eta(seconds: float | None) -> str:
     return tqdm.format_interval(round(seconds))
 
 
+def job_verb(progress: Progress) -> str:
+    """What the indexing job does now: ``"Scanning"`` files, else ``"Indexing"`` photos.
+
+    A scan counts files looked at, not photos indexed: it is not said as indexing, so
+    the numbers shown agree with the photo counts.
+    """
+    return "Scanning" if progress.phase == "scan" else "Indexing"
+
+
 def format_progress(verb: str, progress: Progress) -> str:
     """``"Indexing 120 / 2,000 · 35.2 photos/s · ETA 00:54"``."""
     parts = [f"{verb} {progress.done:,} / {progress.total:,}"]

@@ -1,9 +1,10 @@
 """`WindowDialogs`: opens `MainWindow`'s preview, retraining and settings dialogs.
 
-Routes what the dialogs report to the window's public methods (`find_similar`,
-`switch_model`, `apply_settings`): a model chosen in Settings and a retrained model the
-library found better are both switched to through `switch_model`, one of its writes.
-Keeps no settings or model state of its own, only the one open retraining dialog.
+Turns what the dialogs report into its signals, which the window routes to its public
+methods (`find_similar`, `switch_model`, `apply_settings`): a model chosen in Settings
+and a retrained model the library found better are both switched to through
+`switch_model`, one of its writes. Reads settings, the active model and the photo count
+from the window's `WindowState`; keeps only the one open retraining dialog.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QWidget
 
 from sscq_desktop.library.records import ModelRecord
+from sscq_desktop.library.retrain.retrainer import TrainerCommand
 from sscq_desktop.ui.preview_dialog import PreviewDialog
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings
 from sscq_desktop.ui.settings_dialog import SettingsDialog
+from sscq_desktop.ui.tasks import TaskRunner
+from sscq_desktop.ui.window_state import WindowState
 
 if TYPE_CHECKING:
-    from sscq_desktop.ui.main_window import MainWindow
+    from sscq_desktop.library.library import Library
 
 
 class WindowDialogs(QObject):
@@ -28,14 +33,41 @@ class WindowDialogs(QObject):
 
     Attributes:
         retrain_dialog: the retraining dialog while it is open (at most one).
+        trainer_command: builds the trainer's command line for the next retraining
+            dialog (None: the real trainer); tests replace it.
+
+    Signals:
+        find_similar_requested(object): a preview asked to search from its photo.
+        settings_accepted(object): the user saved new `AppSettings`.
+        switch_requested(str): switch to this model id (chosen, or retrained and better).
 
     Args:
-        window: the window the dialogs open over.
+        state: the window's shared state (settings, active model, photo count).
+        library: the library the dialogs read.
+        runner: runs the dialogs' work off the GUI thread.
+        trainer_command: builds the trainer's command line (None: the real trainer).
+        parent: the window the dialogs open over (and this object's parent).
     """
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    find_similar_requested = Signal(object)
+    settings_accepted = Signal(object)
+    switch_requested = Signal(str)
+
+    def __init__(
+        self,
+        state: WindowState,
+        library: Library,
+        runner: TaskRunner,
+        *,
+        trainer_command: TrainerCommand | None,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._library = library
+        self._runner = runner
+        self.trainer_command = trainer_command
+        self._widget = parent
         self.retrain_dialog: RetrainDialog | None = None
 
     def show_preview(self, photo: object) -> PreviewDialog | None:
@@ -43,15 +75,16 @@ class WindowDialogs(QObject):
         path = getattr(photo, "path", None)
         if not isinstance(path, Path):
             return None
-        window = self._window
         dialog = PreviewDialog(
             path,
-            window.runner,
-            window.library,
+            self._runner,
+            self._library,
             score=getattr(photo, "score", None),
-            parent=window,
+            parent=self._widget,
         )
-        dialog.find_similar_requested.connect(lambda: window.find_similar(photo))
+        dialog.find_similar_requested.connect(
+            lambda: self.find_similar_requested.emit(photo)
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
@@ -61,14 +94,13 @@ class WindowDialogs(QObject):
         if self.retrain_dialog is not None:
             self.retrain_dialog.raise_()
             return self.retrain_dialog
-        window = self._window
         dialog = RetrainDialog(
-            window.library,
-            window.runner,
-            photo_count=window.gallery_model.rowCount(),
-            settings=window.settings,
-            trainer_command=window.trainer_command,
-            parent=window,
+            self._library,
+            self._runner,
+            photo_count=self._state.photo_count,
+            settings=self._state.settings,
+            trainer_command=self.trainer_command,
+            parent=self._widget,
         )
         dialog.model_trained.connect(self._on_retrain_dialog_model_trained)
         dialog.finished.connect(self._on_retrain_dialog_finished)
@@ -78,13 +110,12 @@ class WindowDialogs(QObject):
 
     def open_settings_dialog(self) -> SettingsDialog:
         """Open the (window-modal) settings dialog over the current settings."""
-        window = self._window
         dialog = SettingsDialog(
-            window.settings,
-            window.library,
-            window.runner,
-            active_model=window.active_model,
-            parent=window,
+            self._state.settings,
+            self._library,
+            self._runner,
+            active_model=self._state.active_model,
+            parent=self._widget,
         )
         dialog.settings_accepted.connect(self._on_settings_dialog_settings_accepted)
         dialog.model_chosen.connect(self._on_settings_dialog_model_chosen)
@@ -101,7 +132,7 @@ class WindowDialogs(QObject):
         # The library decided (its check found the model better) but switched nothing:
         # the switch is one of the window's writes, as for a model chosen in Settings.
         assert isinstance(model, ModelRecord)
-        self._window.switch_model(model.model_id)
+        self.switch_requested.emit(model.model_id)
 
     def _on_retrain_dialog_finished(self, _result: int) -> None:
         if self.retrain_dialog is not None:
@@ -110,9 +141,9 @@ class WindowDialogs(QObject):
 
     def _on_settings_dialog_settings_accepted(self, settings: object) -> None:
         assert isinstance(settings, AppSettings)
-        self._window.apply_settings(settings)
+        self.settings_accepted.emit(settings)
 
     def _on_settings_dialog_model_chosen(self, model_id: str) -> None:
-        active = self._window.active_model
+        active = self._state.active_model
         if active is None or model_id != active.model_id:
-            self._window.switch_model(model_id)
+            self.switch_requested.emit(model_id)

@@ -1,4 +1,4 @@
-"""`WindowStateStore`: keeps the main window's geometry and dock state in an ini file.
+"""`WindowGeometryStore`: keeps the main window's geometry and dock state in an ini file.
 
 The app's only `QSettings` user (STYLE.md: `QSettings` holds window geometry and state);
 everything the user chooses lives in `AppSettings`, never here.
@@ -12,7 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
 
-class WindowStateStore:
+class WindowGeometryStore:
     """Saves and restores a `QMainWindow`'s geometry and state.
 
     Args:
