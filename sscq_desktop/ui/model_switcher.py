@@ -90,12 +90,14 @@ class ModelSwitcher(QObject):
 
         def progress(value: object) -> None:
             assert isinstance(value, Progress)
-            status_bar.show_progress(f"Re-encoding for {model_id}:", value)
+            status_bar.show_progress(
+                "Re-encoding your photos for the new model:", value
+            )
 
         def success(model: ModelRecord | None) -> None:
             self._state.active_model = model
             if model is not None:
-                message = f"Now using model {model.model_id}"
+                message = f"Now using {model.display_name}"
                 status_bar.showMessage(message, 10_000)
             self.model_switched.emit(model)
 

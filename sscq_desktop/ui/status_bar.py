@@ -22,6 +22,9 @@ from sscq_desktop.library.progress import Progress
 from sscq_desktop.library.records import ModelRecord
 from sscq_desktop.ui.photo_count import photo_count
 
+MODEL_LABEL_MAX_WIDTH = 340
+"""The model's name in the status bar never takes more pixels (elided in the middle)."""
+
 
 def format_eta(seconds: float | None) -> str:
     """``75`` -> ``"01:15"``, ``3700`` -> ``"1:01:40"`` (tqdm's); ``"…"`` when unknown."""
@@ -88,6 +91,8 @@ class StatusBar(QStatusBar):
         )
         self.failed_button.setVisible(False)
         self.model_label = QLabel("Model: …")
+        # Never wider than this: a long name is elided, the window never grows for it.
+        self.model_label.setMaximumWidth(MODEL_LABEL_MAX_WIDTH)
         self.provider_label = QLabel("")
         self.provider_label.setToolTip(
             "Where the model runs (onnxruntime execution provider)"
@@ -133,10 +138,17 @@ class StatusBar(QStatusBar):
     def set_model(self, model: ModelRecord | None, provider: str) -> None:
         """Show the active model (None: there is none) and where it runs."""
         if model is None:
-            self.model_label.setText("No model: import or train one")
+            text, tip = "No model: import or train one", ""
         else:
-            kind = "Default model" if model.is_default else "Model"
-            self.model_label.setText(f"{kind}: {model.model_id} ({model.nbits} bits)")
+            text = f"Model: {model.display_name}"
+            tip = f"{model.display_name}\nModel id: {model.model_id}"
+        metrics = self.model_label.fontMetrics()
+        self.model_label.setText(
+            metrics.elidedText(
+                text, Qt.TextElideMode.ElideMiddle, MODEL_LABEL_MAX_WIDTH - 8
+            )
+        )
+        self.model_label.setToolTip(tip or text)
         self.provider_label.setText(provider)
 
     def set_failed_count(self, count: int) -> None:

@@ -24,9 +24,8 @@ def test_window_opens_and_indexes_the_folder(
     assert [f.photo_count for f in window.folders_panel.folders] == [10]
     assert "10 photos" in window.folders_panel.list_widget.item(0).text()
     assert "10 photos indexed" in window.status_bar.progress_label.text()
-    assert window.status_bar.model_label.text() == (
-        "Default model: tiny-test-model (32 bits)"
-    )
+    assert window.status_bar.model_label.text() == "Model: Built-in model, 32 bits"
+    assert "Model id: tiny-test-model" in window.status_bar.model_label.toolTip()
     assert window.status_bar.provider_label.text() == "CPU"
 
 

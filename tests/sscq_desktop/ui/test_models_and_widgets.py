@@ -37,7 +37,7 @@ from sscq_desktop.ui.gallery_model import (
 from sscq_desktop.ui.learning_curve import LearningCurve
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.results_model import ResultsModel, format_score
-from sscq_desktop.ui.status_bar import StatusBar, format_eta
+from sscq_desktop.ui.status_bar import MODEL_LABEL_MAX_WIDTH, StatusBar, format_eta
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 
@@ -139,10 +139,15 @@ def test_status_bar_names_the_model_and_says_when_there_is_none(
     bar = StatusBar()
     qtbot.addWidget(bar)
     bar.set_model(library.active_model(), "CPU")
-    assert bar.model_label.text() == "Default model: tiny-test-model (32 bits)"
+    assert bar.model_label.text() == "Model: Built-in model, 32 bits"
     assert bar.provider_label.text() == "CPU"
     bar.set_model(None, "")
     assert bar.model_label.text().startswith("No model")
+    # However long a text, the label never grows past its width (nor the window).
+    bar.model_label.setText("x" * 500)
+    assert bar.model_label.sizeHint().width() > MODEL_LABEL_MAX_WIDTH
+    bar.set_model(library.active_model(), "CPU")
+    assert bar.model_label.width() <= MODEL_LABEL_MAX_WIDTH
 
 
 def test_learning_curve_paints_one_curve_and_skips_missing_losses(

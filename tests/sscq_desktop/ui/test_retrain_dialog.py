@@ -79,6 +79,7 @@ def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
 
     monkeypatch.setattr(window.model_switcher, "switch", recording_switch)
     window.trainer_command = fake_trainer("--seed", "0")
+    width = window.width()
     dialog = window.open_retrain_dialog()
     dialog.max_steps = 4
     assert dialog.photos_label.text() == (
@@ -115,9 +116,11 @@ def test_tiny_retrain_runs_end_to_end_and_switches_the_model(
     assert "the current one" in text and "on 50 photos" in text
     assert text.endswith("the app switches to it when that is done.")
     qtbot.waitUntil(
-        lambda: model.model_id in window.status_bar.model_label.text(), timeout=10_000
+        lambda: model.model_id in window.status_bar.model_label.toolTip(),
+        timeout=10_000,
     )
     assert window.active_model == model
+    assert window.width() == width  # the new model's name did not widen the window
     # Searches now run on the new model's codes.
     query = checked_folder / "g_007.jpg"
     with qtbot.waitSignal(
