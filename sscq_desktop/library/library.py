@@ -58,6 +58,7 @@ from sscq_desktop.library.records import (
     PhotoId,
     PhotoRecord,
     SearchHit,
+    SimilarityBand,
 )
 from sscq_desktop.library.retrain.retrain_request import RetrainRequest
 from sscq_desktop.library.retrain.retrainer import (
@@ -333,12 +334,13 @@ class Library:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to a library photo; see `Searcher.similar_to_photo`."""
         return self._searcher.similar_to_photo(
             photo_id, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders,
+            min_band=min_band, folders=folders,
         )  # fmt: skip
 
     def similar_to_file(
@@ -348,12 +350,14 @@ class Library:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to any image file; see `Searcher.similar_to_file`."""
         return self._searcher.similar_to_file(
-            path, k=k, max_distance=max_distance, min_score=min_score, folders=folders
-        )
+            path, k=k, max_distance=max_distance, min_score=min_score,
+            min_band=min_band, folders=folders,
+        )  # fmt: skip
 
     def similar_to_image(
         self,
@@ -362,6 +366,7 @@ class Library:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to decoded pixels; see `Searcher.similar_to_image`.
@@ -371,7 +376,7 @@ class Library:
         """
         return self._searcher.similar_to_image(
             pixels, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders,
+            min_band=min_band, folders=folders,
         )  # fmt: skip
 
     def near_duplicates(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 
-from sscq_desktop.library.records import ModelRecord
+from sscq_desktop.library.records import ModelRecord, SearchHit
 from sscq_desktop.ui.preview_dialog import PreviewDialog
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
 from sscq_desktop.ui.settings import AppSettings
@@ -48,7 +48,7 @@ class WindowDialogs(QObject):
             path,
             window.runner,
             window.library,
-            score=getattr(photo, "score", None),
+            hit=photo if isinstance(photo, SearchHit) else None,
             parent=window,
         )
         dialog.find_similar_requested.connect(lambda: window.find_similar(photo))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -40,9 +40,12 @@ class CodeIndex:
             distance a search returns): where `score` reaches 0.
         close_distance: The 1st percentile of those distances (the closest 1% of
             random pairs): where `score` is 0.5.
+        sample: Stored embeddings of a fixed random sample of the library's photos
+            (up to 512, seed 0): what `query_scale` measures a query against.
 
     Shape:
-        photo_ids: ``(n,)`` int64; codebook: ``(M, ksub, dsub)`` float32.
+        photo_ids: ``(n,)`` int64; codebook: ``(M, ksub, dsub)`` float32;
+        sample: ``(p, M * dsub)`` float32.
     """
 
     model_id: str
@@ -53,6 +56,9 @@ class CodeIndex:
     generation: int = 0
     reference_distance: float = 0.0
     close_distance: float = 0.0
+    sample: npt.NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, 0), np.float32)
+    )
 
     @classmethod
     def load(
@@ -69,10 +75,11 @@ class CodeIndex:
             The snapshot.
         """
         ids, codes = reader.codes(metadata.model_id)  # (n,), (n, M)
-        close, typical = _pair_distances(reader, metadata, ids, codes)
+        close, typical, sample = _pair_distances(reader, metadata, ids, codes)
         return cls(
             reference_distance=typical,
             close_distance=close,
+            sample=sample,
             model_id=metadata.model_id,
             photo_ids=ids,
             packed=PackedCodes(codes, metadata.K),
@@ -82,16 +89,16 @@ class CodeIndex:
         )
 
     def score(self, distance: float, *, floor: float = 0.0) -> float:
-        """Similarity in [0, 1] of a result at `distance` from a query.
+        """Pair strictness in [0, 1] of two photos at `distance`: near-duplicate groups.
 
-        Piecewise linear: 1 at the query's `floor` (the nearest any code can be: a photo
-        with the query's own code, such as a resized copy), 0.5 at `close_distance` (as
-        close as the closest 1% of random pairs of library photos), 0 at the typical
-        distance between two library photos or beyond.
+        Piecewise linear: 1 at `floor`, 0.5 at `close_distance` (as close as the closest
+        1% of random pairs of library photos), 0 at the typical distance between two
+        library photos or beyond. The near-duplicate finder's strictness setting is on
+        this scale; search results are scored by `similarity_scale` instead.
 
         Args:
-            distance: The result's search distance.
-            floor: `query_floor` of the query; 0 for distances between embeddings.
+            distance: A distance between two photos.
+            floor: The distance that scores 1 (0 for distances between embeddings).
         """
         close, typical = self._anchors(floor)
         if distance <= close:
@@ -118,18 +125,25 @@ class CodeIndex:
         close = max(self.close_distance, floor)
         return close, max(self.reference_distance, close)
 
-    def query_floor(self, query: npt.ArrayLike) -> float:
-        """The smallest search distance any code can have from `query`.
+    def query_scale(self, query: npt.ArrayLike) -> float:
+        """The median distance from `query` to the library's sample of photos.
 
-        Search distances compare the query's embedding with stored *codes*, so even the
-        query's own code is at a distance (its quantization error); scores start there.
+        What `similarity_scale.relative_distance` divides by: the distance of a typical
+        photo of this library from this query, in the model's own units. 0 when the
+        sample is empty or holds only the query.
 
         Shape:
             query: ``(M * dsub,)``.
         """
+        if len(self.sample) == 0:
+            return 0.0
         xq = np.asarray(query, dtype=np.float32).reshape(1, -1)  # (1, d)
-        tables = distance_tables(xq, self.codebook, distance=self.distance)
-        return float(tables[0].min(axis=1).sum())  # (M, ksub) -> scalar
+        d = vector_distance(
+            np.broadcast_to(xq, self.sample.shape), self.sample,
+            codebook=self.codebook, distance=self.distance,
+        )  # fmt: skip
+        positive = d[d > 0.0]  # (p',) the query itself, when sampled, left out
+        return float(np.median(positive)) if positive.size else 0.0
 
     @property
     def size(self) -> int:
@@ -233,20 +247,18 @@ def _pair_distances(
     codes: npt.NDArray[np.uint8],
     *,
     pairs: int = 512,
-) -> tuple[float, float]:
-    """1st percentile and median search distance between random pairs of photos.
+) -> tuple[float, float, npt.NDArray[np.float32]]:
+    """1st percentile and median search distance between random pairs, and the sample.
 
     A pair is one photo's embedding against another photo's code, the same kind of
-    distance a search returns.
+    distance a search returns. The sample is the embeddings of the pairs' first photos.
     """
     n = len(ids)
-    if n < 2:
-        return 0.0, 0.0
     rng = np.random.default_rng(0)
     rows = rng.choice(n, size=min(pairs, n), replace=False)
     found, emb = reader.embeddings_of(metadata.model_id, ids[rows].tolist())
-    if len(found) == 0:
-        return 0.0, 0.0
+    if len(found) == 0 or n < 2:
+        return 0.0, 0.0, emb
     rows = np.searchsorted(ids, found)  # (p,) rows of the photos that have embeddings
     other = (rows + rng.integers(1, n, size=len(rows))) % n  # (p,) never the same photo
     tables = distance_tables(emb, metadata.codebooks, distance=metadata.distance)
@@ -254,4 +266,4 @@ def _pair_distances(
     dist = tables[
         np.arange(len(rows))[:, None], np.arange(M)[None, :], codes[other]
     ].sum(axis=1)  # (p,)
-    return float(np.percentile(dist, 1)), float(np.median(dist))
+    return float(np.percentile(dist, 1)), float(np.median(dist)), emb
