@@ -47,6 +47,10 @@ from sscq_desktop.model.preprocessing import to_model_input
 INDEX_REFRESH_S = 2.0
 """A stale index is rebuilt at most this often while ingest writes."""
 
+RERANK_CANDIDATES = 200
+"""Nearest codes re-ranked on their stored embeddings, whatever the number of results
+asked for: the first results of a search do not depend on how many were asked for."""
+
 
 class Searcher:
     """Searches of one library.
@@ -318,16 +322,18 @@ class Searcher:
         exclude: Sequence[int],
         min_band: SimilarityBand | None = None,
     ) -> list[SearchHit]:
-        """The `k` nearest photos by ADC, re-ranked and scored on stored embeddings.
+        """The `k` nearest photos, re-ranked and scored on their stored embeddings.
 
-        The ADC scan picks the candidates; each is then measured with its stored
-        embedding (`vector_distance`, the same for every entry point: a photo, a file,
+        The ADC scan picks the `RERANK_CANDIDATES` (or `k`, if more) nearest codes;
+        each is then measured with its stored embedding (`vector_distance`, the same for every entry point: a photo, a file,
         pixels), scored by `similarity_scale` against the query's own scale, and
         filtered by `max_distance`, `min_score` and `min_band`.
         """
         reader = self._readers.get()
         allowed = None if folders is None else reader.ids_under(folders)
-        found = index.search(query, k, allowed_ids=allowed, exclude_ids=exclude)
+        found = index.search(
+            query, max(k, RERANK_CANDIDATES), allowed_ids=allowed, exclude_ids=exclude
+        )
         if not found:
             return []
         ids, emb = reader.embeddings_of(index.model_id, [pid for pid, _ in found])
@@ -345,7 +351,7 @@ class Searcher:
             if (max_distance is None or dist[i] <= max_distance)
             and (min_score is None or prob[i] >= min_score)
             and u[i] <= limit_u
-        ]
+        ][:k]
         paths = reader.paths_of(PhotoId(int(ids[i])) for i in keep)
         offline = self._offline_roots(reader.folders(), paths.values())
         hits = []
