@@ -29,10 +29,10 @@ BAND_MEANING: dict[SimilarityBand | None, str] = {
     SimilarityBand.COPY: "the same photo, resized or re-encoded",
     SimilarityBand.NEAR_COPY: "the same photo, edited (brightness, contrast, a small crop)",
     SimilarityBand.VERY_SIMILAR: (
-        "at least about 1 in 3 results this close was the same kind of photo"
+        "likely the same kind of photo (a same-kind probability of 50% or more)"
     ),
     SimilarityBand.RELATED: (
-        "at least about 1 in 5 results this close was the same kind of photo"
+        "possibly the same kind of photo (a same-kind probability of 20% or more)"
     ),
     None: "farther than related photos",
 }

@@ -32,16 +32,19 @@ import numpy.typing as npt
 
 from sscq_desktop.library.records import SimilarityBand
 
-PROBABILITY_INTERCEPT = -2.249
-"""Logit of `same_kind_probability` at ``u = 1`` (a typical photo of the library)."""
-PROBABILITY_SLOPE = -1.4005
-"""Change of the logit per unit of ``ln u`` (negative: closer is likelier)."""
+PROBABILITY_INTERCEPT = -4.12
+"""Logit of `same_kind_probability` at ``u = 1`` (a typical photo of the library): the
+mean of the tuning sets' own intercepts, a library between their class granularities."""
+PROBABILITY_SLOPE = -3.3901
+"""Change of the logit per unit of ``ln u`` (negative: closer is likelier), shared by
+the tuning sets (fitted with one intercept per set)."""
 
-COPY_MAX_U = 0.10
+COPY_MAX_U = 0.0888
 """Largest relative distance of a copy: 99% of resized and re-encoded copies are closer."""
-NEAR_COPY_MAX_U = 0.20
-"""Largest relative distance of a near copy (edited: brightness, contrast, small crop)."""
-VERY_SIMILAR_PROBABILITY = 0.30
+NEAR_COPY_MAX_U = 0.2263
+"""Largest relative distance of a near copy: 95% of edited copies (brightness, contrast,
+a 95% crop) are closer."""
+VERY_SIMILAR_PROBABILITY = 0.50
 """Smallest same-kind probability of a "Very similar" result."""
 RELATED_PROBABILITY = 0.20
 """Smallest same-kind probability of a "Related" result."""

@@ -1,4 +1,4 @@
-"""The similarity score users see: calibrated on the library, inverse of the threshold."""
+"""The pair scale of near-duplicate strictness: 1 at the floor, 0.5 at close, 0 at typical."""
 
 from __future__ import annotations
 
