@@ -2,24 +2,28 @@
 
 Not collected by pytest. Two modes:
 
-- default (the benchmark): for each labeled held-out set, a real library (files copied to a
-  temporary folder, `Library` ingest with the shipped default model from ``resources/``)
-  plus generated copies and near copies of some of its photos; 120 of its photos search
-  it (`Library.similar_to_photo`, top 20, the GUI's path). Prints, per set: the pooled ROC
+- default (the benchmark): for each labeled held-out set, and for a mix of three of them,
+  a real library (up to 3,925 files copied to a temporary folder, `Library` ingest with
+  ``--model`` as its default model, the shipped one unless told) plus 70 generated copies
+  and near copies of its photos; 120 of its photos search it (`Library.similar_to_photo`,
+  top 20, the GUI's path). Prints, per set: the pooled ROC
   AUC for "same kind of photo" (same class folder) of the new score and of the score
   shipped before it (piecewise in the ADC distance from the query's quantization floor,
   recomputed here from the same search), the expected calibration error of the
-  probability (10 equal-width bins), and per band the number of results, the fraction
-  that are the same kind and the fraction that are copies of the query.
+  probability (10 equal-width bins; and the reliability table, all sets pooled), and per
+  band the number of results, the fraction that are the same kind and the fraction that
+  are copies of the query.
 - ``--fit``: fits the constants of `sscq_desktop.library.search.similarity_scale` on the
   TUNING sets (held-out photos of the default's recipe: Imagenette and Tiny ImageNet's
   180 trained classes, 10% split seed 2022; never its training photos), from decoded
   pixels and the encoder directly: the logistic curve in ``ln u`` (120 queries x top 20
-  per simulated library) and the copy / near-copy cuts from generated edits. Writes
+  per simulated library; slope with one intercept per set, level matching the pooled
+  same-kind share) and the copy / near-copy cuts from generated edits. Writes
   ``--json-out`` (``docs/results/score_calibration_fit.json``).
 
 Run (both on one core, beside other work): ``python tests/benchmarks/bench_score_calibration.py``
-(about 10 minutes) and ``... --fit --json-out docs/results/score_calibration_fit.json``.
+(3-4 minutes per model) and ``... --fit --json-out docs/results/score_calibration_fit.json``
+(under a minute).
 Data: ``/tmp/data`` as in the README (imagenette2-224/train, tiny180, tiny20, cifar10/test).
 """
 
@@ -149,6 +153,24 @@ def _logistic_fit(
         if np.abs(step).max() < 1e-10:
             break
     return w[:groups], float(w[groups])
+
+
+def _mean_matching_intercept(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], slope: float
+) -> float:
+    """The intercept whose mean probability over all tuning pairs is their same-kind share.
+
+    The slope comes from within the sets; the level is set on the sets pooled
+    ("calibration in the large"): a library between the tuning sets' class granularities.
+    """
+    lo, hi = -20.0, 20.0
+    for _ in range(100):  # bisection: the mean probability rises with the intercept
+        mid = (lo + hi) / 2
+        if (1.0 / (1.0 + np.exp(-(mid + slope * x)))).mean() < y.mean():
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
 
 
 def _pairs(
@@ -290,7 +312,9 @@ def fit(args: argparse.Namespace) -> dict[str, Any]:
         np.concatenate(ys),
         np.concatenate([np.full(len(u), i) for i, u in enumerate(us)]),
     )
-    intercept = float(intercepts.mean())  # a library between the tuning sets
+    intercept = _mean_matching_intercept(
+        np.log(np.maximum(np.concatenate(us), 1e-12)), np.concatenate(ys), slope
+    )
     rng = np.random.default_rng(1)
     edit_paths = [
         edit_paths[i] for i in rng.choice(len(edit_paths), 300, replace=False)
@@ -358,16 +382,31 @@ def _auc(score: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
     )
 
 
+def _reliability(
+    p: npt.NDArray[np.float64], y: npt.NDArray[np.float64], bins: int = 10
+) -> list[dict[str, Any]]:
+    """Per equal-width probability bin: results, mean probability, same-kind share."""
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    return [
+        {
+            "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
+            "results": int((which == b).sum()),
+            "mean_probability": round(float(p[which == b].mean()), 3),
+            "same_kind": round(float(y[which == b].mean()), 3),
+        }
+        for b in range(bins)
+        if (which == b).any()
+    ]
+
+
 def _ece(
     p: npt.NDArray[np.float64], y: npt.NDArray[np.float64], bins: int = 10
 ) -> float:
     """Expected calibration error over equal-width probability bins."""
-    which = np.minimum((p * bins).astype(int), bins - 1)
     return float(
         sum(
-            abs(p[which == b].mean() - y[which == b].mean()) * (which == b).mean()
-            for b in range(bins)
-            if (which == b).any()
+            r["results"] / len(p) * abs(r["mean_probability"] - r["same_kind"])
+            for r in _reliability(p, y, bins)
         )
     )
 
@@ -477,6 +516,7 @@ def _set_report(
         "auc_old": round(_auc(old, y), 3),
         "ece_new": round(_ece(new, y), 3),
         "mean_probability": round(float(new.mean()), 3),
+        "reliability": _reliability(new, y),
         "bands": bands,
     }
 
@@ -521,6 +561,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "auc_old": round(_auc(old, y), 3),
         "ece_new": round(_ece(new, y), 3),
         "results": len(y),
+        "reliability": _reliability(new, y),
     }
     return report
 
@@ -549,6 +590,16 @@ def _markdown(report: dict[str, Any]) -> str:
     p = report["pooled"]
     lines += [
         f"| pooled | | {p['results']} | | {p['auc_new']:.3f} | {p['auc_old']:.3f} | {p['ece_new']:.3f} | |",
+        "",
+        "Reliability of the probability, all libraries pooled: per bin, results, mean "
+        "probability, same-kind share.",
+        "",
+        "| bin | results | mean probability | same kind |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {r['bin']} | {r['results']} | {r['mean_probability']:.3f} | {r['same_kind']:.3f} |"
+            for r in p["reliability"]
+        ),
         "",
         "Per band: results in it, fraction same kind, fraction copies of the query, mean probability.",
         "",

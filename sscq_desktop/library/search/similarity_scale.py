@@ -12,6 +12,8 @@ From ``u``:
 - `same_kind_probability`: a logistic curve in ``ln u`` fitted on labeled photos no model
   trained on (held-out Imagenette and Tiny ImageNet photos of the shipped default's
   recipe): the chance that a result this close is the same kind of photo as the query.
+  Its slope is fitted within each set (one intercept per set), its level on the sets
+  pooled.
   "Kind" depends on who labels: measured per held-out set, the fraction varies with how
   fine the set's classes are (`tests/benchmarks/bench_score_calibration.py`).
 - `band_of`: "Copy" and "Near copy" from the relative distances of generated edits of
@@ -32,9 +34,9 @@ import numpy.typing as npt
 
 from sscq_desktop.library.records import SimilarityBand
 
-PROBABILITY_INTERCEPT = -4.12
-"""Logit of `same_kind_probability` at ``u = 1`` (a typical photo of the library): the
-mean of the tuning sets' own intercepts, a library between their class granularities."""
+PROBABILITY_INTERCEPT = -3.5856
+"""Logit of `same_kind_probability` at ``u = 1`` (a typical photo of the library): set so
+that the mean probability over the tuning sets' results is their same-kind share."""
 PROBABILITY_SLOPE = -3.3901
 """Change of the logit per unit of ``ln u`` (negative: closer is likelier), shared by
 the tuning sets (fitted with one intercept per set)."""
