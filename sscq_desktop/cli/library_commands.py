@@ -25,6 +25,7 @@ from sscq_desktop.cli.output import (
 from sscq_desktop.library.folders.root_status import folder_problems
 from sscq_desktop.library.images.failure_explanations import explain_failure
 from sscq_desktop.library.path_text import display_path
+from sscq_desktop.library.records import SimilarityBand
 
 if TYPE_CHECKING:
     from sscq_desktop.library.library import Library
@@ -171,7 +172,8 @@ def run_similar(args: argparse.Namespace) -> int:
 
     Args:
         args: The parsed command line (``image``, ``top``, ``max_distance``,
-            ``min_score``, ``folder``, ``json``).
+            ``min_score``, ``min_band``, ``folder``, ``json``). Each line: the
+            distance, the same-kind probability, the band, the path.
 
     Returns:
         The exit code.
@@ -196,6 +198,7 @@ def run_similar(args: argparse.Namespace) -> int:
                 k=args.top,
                 max_distance=args.max_distance,
                 min_score=args.min_score,
+                min_band=_band(args.min_band),
                 folders=args.folder,
             )
         except ImageLoadError as exc:
@@ -212,6 +215,7 @@ def run_similar(args: argparse.Namespace) -> int:
                         "display_path": display_path(h.path),
                         "distance": h.distance,
                         "score": h.score,
+                        "band": None if h.band is None else h.band.slug,
                         "model_id": h.model_id,
                         "offline": h.offline,
                     }
@@ -221,13 +225,19 @@ def run_similar(args: argparse.Namespace) -> int:
         else:
             for h in hits:
                 mark = "  (offline)" if h.offline else ""
+                band = "" if h.band is None else h.band.value
                 print(
-                    f"{h.distance:10.4f}  {h.score:5.2f}  "
+                    f"{h.distance:10.4f}  {h.score:5.2f}  {band:<12}  "
                     f"{terminal_text(display_path(h.path))}{mark}"
                 )
             if not hits:
                 print("no similar photos (is the library indexed?)", file=sys.stderr)
     return EXIT_OK
+
+
+def _band(slug: str | None) -> SimilarityBand | None:
+    """The band a ``--min-band`` value names (None: no band cut)."""
+    return None if slug is None else next(b for b in SimilarityBand if b.slug == slug)
 
 
 def run_duplicates(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from sscq_desktop.cli.model_commands import (
     run_models_use,
     run_retrain,
 )
+from sscq_desktop.library.records import SimilarityBand
 from sscq_desktop.library.search.duplicates import DEFAULT_LEVEL, DUPLICATE_LEVELS
 
 
@@ -110,7 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-distance", type=_distance, help="drop results farther than this"
     )
-    p.add_argument("--min-score", type=_score, help="drop results scoring below (0-1)")
+    p.add_argument(
+        "--min-score",
+        type=_score,
+        help="drop results whose same-kind probability is below this (0-1)",
+    )
+    p.add_argument(
+        "--min-band",
+        choices=[b.slug for b in SimilarityBand],
+        help="only show results in this band or a closer one",
+    )
     p.add_argument(
         "--folder",
         type=Path,

@@ -59,6 +59,7 @@ from sscq_desktop.library.records import (
     PhotoId,
     PhotoRecord,
     SearchHit,
+    SimilarityBand,
     TrashOutcome,
 )
 from sscq_desktop.library.retrain.retrain_request import RetrainRequest
@@ -340,12 +341,13 @@ class Library:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to a library photo; see `Searcher.similar_to_photo`."""
         return self._searcher.similar_to_photo(
             photo_id, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders,
+            min_band=min_band, folders=folders,
         )  # fmt: skip
 
     def similar_to_file(
@@ -355,12 +357,14 @@ class Library:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to any image file; see `Searcher.similar_to_file`."""
         return self._searcher.similar_to_file(
-            path, k=k, max_distance=max_distance, min_score=min_score, folders=folders
-        )
+            path, k=k, max_distance=max_distance, min_score=min_score,
+            min_band=min_band, folders=folders,
+        )  # fmt: skip
 
     def similar_to_image(
         self,
@@ -369,6 +373,7 @@ class Library:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to decoded pixels; see `Searcher.similar_to_image`.
@@ -378,7 +383,7 @@ class Library:
         """
         return self._searcher.similar_to_image(
             pixels, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders,
+            min_band=min_band, folders=folders,
         )  # fmt: skip
 
     def near_duplicates(

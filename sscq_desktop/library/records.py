@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Literal, NewType
 
@@ -160,6 +161,24 @@ class ModelRecord:
         return moment.astimezone() if moment.tzinfo is not None else moment
 
 
+class SimilarityBand(Enum):
+    """How close a search result is, in words; members run from closest to farthest.
+
+    The value is the label the GUI and the CLI show. What each band holds is defined and
+    measured in `sscq_desktop.library.search.similarity_scale`.
+    """
+
+    COPY = "Copy"
+    NEAR_COPY = "Near copy"
+    VERY_SIMILAR = "Very similar"
+    RELATED = "Related"
+
+    @property
+    def slug(self) -> str:
+        """The command-line spelling: ``"near-copy"``."""
+        return self.name.lower().replace("_", "-")
+
+
 @dataclass(frozen=True)
 class SearchHit:
     """One search result.
@@ -167,10 +186,12 @@ class SearchHit:
     Attributes:
         photo_id: The matching photo.
         path: Its path at the time the in-memory index was built.
-        distance: ADC distance to the query (smaller is more similar).
+        distance: The model's distance between the query's embedding and the photo's
+            stored embedding (smaller is more similar); results are ranked by it.
         model_id: The model whose codes produced the distance.
-        score: Similarity in [0, 1] (1: identical; 0: as far as a random pair of
-            library photos), what a threshold slider filters on.
+        score: The calibrated probability in (0, 1] that the photo is the same kind
+            of photo as the query (`similarity_scale.same_kind_probability`).
+        band: Its `SimilarityBand`; None when it is farther than "Related".
         offline: The photo lies in an offline folder (unplugged drive): it is kept
             and found, but its file cannot be opened now.
     """
@@ -180,6 +201,7 @@ class SearchHit:
     distance: float
     model_id: str
     score: float = 0.0
+    band: SimilarityBand | None = None
     offline: bool = False
 
 

@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
             runner,
             self.loader,
             k=settings.results_k,
-            threshold=settings.similarity_threshold,
+            min_band=settings.min_band,
             thumbnail_size=size,
         )
         self.duplicates_view = DuplicatesView(

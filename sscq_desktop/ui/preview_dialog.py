@@ -1,6 +1,6 @@
 """`PreviewDialog`: a larger view of one photo, decoded by the library off the GUI thread.
 
-Shows the image scaled to fit, its path and (for a search result) its similarity score.
+Shows the image scaled to fit, its path and (for a search result) its similarity band.
 The GUI never decodes the photo: the library's cached thumbnail comes first (at once),
 then the photo itself as the library decodes it (`Library.render_image`, with its pixel
 cap and timeout). If the library cannot decode it, the thumbnail stays, with why.
@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sscq_desktop.library.records import SearchHit
 from sscq_desktop.ui.errors import user_message
-from sscq_desktop.ui.results_model import format_score
+from sscq_desktop.ui.results_model import result_caption, result_tooltip
 from sscq_desktop.ui.tasks import Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import qimage_from_rgb, read_cached_thumbnail
 
@@ -59,7 +60,7 @@ class PreviewDialog(QDialog):
         runner: TaskRunner,
         library: Library,
         *,
-        score: float | None = None,
+        hit: SearchHit | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -75,12 +76,10 @@ class PreviewDialog(QDialog):
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.hide()
-        caption = (
-            str(path)
-            if score is None
-            else f"{path}    similarity {format_score(score)}"
-        )
+        caption = str(path) if hit is None else f"{path}    {result_caption(hit)}"
         info = QLabel(caption)
+        if hit is not None:
+            info.setToolTip(result_tooltip(hit))
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         find = QPushButton("Find similar")
         close = QPushButton("Close")

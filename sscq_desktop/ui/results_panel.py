@@ -1,8 +1,8 @@
-"""`ResultsPanel`: the query, its ranked similar photos, a threshold slider and a folder scope.
+"""`ResultsPanel`: the query, its ranked similar photos, a band cut and a folder scope.
 
 Runs every search in a `Task`; the latest query wins (stale answers are dropped by request
-id). Moving the slider or changing the scope re-runs the current query after a short
-debounce. The panel never encodes or scans on the GUI thread.
+id). Changing the band cut ("Show: copies / ... / all") or the scope re-runs the current
+query after a short debounce. The panel never encodes or scans on the GUI thread.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +30,7 @@ from sscq_desktop.library.records import (
     PhotoId,
     PhotoRecord,
     SearchHit,
+    SimilarityBand,
 )
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
@@ -47,13 +47,26 @@ logger = logging.getLogger(__name__)
 _QUERY_ICON = 112
 _DEBOUNCE_MS = 150
 
-THRESHOLD_TIP = (
-    "Hide results less similar than this.\n"
-    "Similarity compares photos through their codes: 100% is the query's own code "
-    "(a copy or a resized version), 50% is as close as the closest 1% of random "
-    "pairs of photos in your library, 0% no closer than two typical photos. "
-    "At 0% every result is shown, best first."
+BAND_CHOICES: tuple[tuple[str, SimilarityBand | None], ...] = (
+    ("All results", None),
+    ("Related and closer", SimilarityBand.RELATED),
+    ("Very similar and closer", SimilarityBand.VERY_SIMILAR),
+    ("Copies and near copies", SimilarityBand.NEAR_COPY),
+    ("Copies only", SimilarityBand.COPY),
 )
+"""The entries of the "Show" cut: its label and the farthest band it keeps."""
+
+BAND_TIP = (
+    "Which results to show, by how close they are to the query.\n"
+    "Copy: the same photo, resized or re-encoded. Near copy: the same photo, edited "
+    "(brightness, contrast, a small crop). Very similar and Related: photos likely to "
+    "be of the same kind; the bands mean the same for every query and every library."
+)
+
+
+def _choice_of(band: SimilarityBand | None) -> int:
+    """The row of `BAND_CHOICES` that keeps `band` and closer ones."""
+    return [b for _, b in BAND_CHOICES].index(band)
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,7 @@ class ResultsPanel(QWidget):
         loader: ThumbnailLoader,
         *,
         k: int = 60,
-        threshold: float = 0.0,
+        min_band: SimilarityBand | None = None,
         thumbnail_size: int = 160,
         parent: QWidget | None = None,
     ) -> None:
@@ -125,12 +138,11 @@ class ResultsPanel(QWidget):
         )
         self.query_label.setWordWrap(True)
         self.count_label = QLabel("")
-        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
-        self.threshold_slider.setRange(0, 100)
-        self.threshold_slider.setValue(round(threshold * 100))
-        self.threshold_slider.setToolTip(THRESHOLD_TIP)
-        self.threshold_value = QLabel()
-        self.threshold_value.setToolTip(THRESHOLD_TIP)
+        self.band_combo = QComboBox()
+        self.band_combo.setToolTip(BAND_TIP)
+        for label, band in BAND_CHOICES:
+            self.band_combo.addItem(label, band)
+        self.band_combo.setCurrentIndex(_choice_of(min_band))
         self.scope_combo = QComboBox()
         self.scope_combo.setToolTip("Only show photos from this folder")
         self.scope_combo.addItem("All folders", None)
@@ -143,9 +155,8 @@ class ResultsPanel(QWidget):
         text.addWidget(self.query_label)
         text.addWidget(self.count_label)
         filters = QHBoxLayout()
-        filters.addWidget(QLabel("Minimum similarity"))
-        filters.addWidget(self.threshold_slider, 1)
-        filters.addWidget(self.threshold_value)
+        filters.addWidget(QLabel("Show"))
+        filters.addWidget(self.band_combo, 1)
         filters.addSpacing(12)
         filters.addWidget(QLabel("Folder"))
         filters.addWidget(self.scope_combo, 1)
@@ -156,10 +167,9 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.view, 1)
-        self._update_threshold_label()
 
-        self.threshold_slider.valueChanged.connect(
-            self._on_threshold_slider_value_changed
+        self.band_combo.currentIndexChanged.connect(
+            self._on_band_combo_current_index_changed
         )
         self.scope_combo.currentIndexChanged.connect(
             self._on_scope_combo_current_index_changed
@@ -172,11 +182,14 @@ class ResultsPanel(QWidget):
     # -- public ---------------------------------------------------------------
 
     @property
-    def threshold(self) -> float:
-        return self.threshold_slider.value() / 100.0
+    def min_band(self) -> SimilarityBand | None:
+        """The farthest band shown; None shows every result."""
+        band = self.band_combo.currentData()
+        return band if isinstance(band, SimilarityBand) else None
 
-    def set_threshold(self, value: float) -> None:
-        self.threshold_slider.setValue(round(value * 100))
+    def set_min_band(self, band: SimilarityBand | None) -> None:
+        """Show only results in `band` or a closer one (None: all results)."""
+        self.band_combo.setCurrentIndex(_choice_of(band))
 
     @property
     def scope(self) -> list[Path] | None:
@@ -228,24 +241,23 @@ class ResultsPanel(QWidget):
         if self.query is None:
             return
         query, k = self.query, self.k
-        threshold, scope = self.threshold, self.scope
+        min_band, scope = self.min_band, self.scope
         request_id = self._requests.next_id()
         library = self._library
         started = time.perf_counter()
-        min_score = threshold or None  # 0: every result, best first
 
         def fn(ctx: TaskContext) -> list[SearchHit]:
             if query.photo_id is not None:
                 return library.similar_to_photo(
-                    query.photo_id, k=k, min_score=min_score, folders=scope
+                    query.photo_id, k=k, min_band=min_band, folders=scope
                 )
             if query.pasted is not None:
                 return library.similar_to_image(
-                    query.pasted.pixels, k=k, min_score=min_score, folders=scope
+                    query.pasted.pixels, k=k, min_band=min_band, folders=scope
                 )
             assert query.path is not None
             return library.similar_to_file(
-                query.path, k=k, min_score=min_score, folders=scope
+                query.path, k=k, min_band=min_band, folders=scope
             )
 
         def success(hits: list[SearchHit]) -> None:
@@ -297,7 +309,7 @@ class ResultsPanel(QWidget):
             )
 
     def _apply_hits(self, shown: Sequence[SearchHit]) -> None:
-        # The library applied the threshold and the folder scope.
+        # The library applied the band cut and the folder scope.
         self.model.set_hits(shown)
         if shown:
             self.view.scrollToTop()
@@ -305,12 +317,7 @@ class ResultsPanel(QWidget):
         self.count_label.setText(f"{len(shown)} similar {noun}")
         self.results_ready.emit(list(shown))
 
-    def _update_threshold_label(self) -> None:
-        value = self.threshold_slider.value()
-        self.threshold_value.setText(f"≥ {value}%" if value else "all")
-
-    def _on_threshold_slider_value_changed(self, _value: int) -> None:
-        self._update_threshold_label()
+    def _on_band_combo_current_index_changed(self, _index: int) -> None:
         self._debounce.start()
 
     def _on_scope_combo_current_index_changed(self, _index: int) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 
 import tomli_w
 
+from sscq_desktop.library.records import SimilarityBand
 from sscq_desktop.library.retrain.retrain_request import TrainDevice
 from sscq_desktop.library.search.duplicates import DEFAULT_LEVEL, duplicate_level
 
@@ -26,6 +27,13 @@ logger = logging.getLogger(__name__)
 GallerySort = Literal["date", "name", "folder"]
 GALLERY_SORTS: tuple[GallerySort, ...] = ("date", "name", "folder")
 DEVICES: tuple[TrainDevice, ...] = get_args(TrainDevice)
+RESULTS_BANDS: tuple[str, ...] = ("all", *(b.slug for b in SimilarityBand))
+RETIRED_SETTINGS = frozenset({"similarity_threshold"})
+"""Keys older versions wrote and this one ignores quietly.
+
+``similarity_threshold`` cut results at a score that meant something different for every
+query; the band cut (`results_band`) replaced it, and a file holding it still loads.
+"""
 
 MIN_RETRAIN_MINUTES = 10
 """The shortest retrain offered: shorter runs cannot learn enough to beat the model in use
@@ -46,9 +54,7 @@ class AppSettings:
     )
     thumbnail_size: int = 160  # gallery thumbnail side in pixels (96-256 reads well)
     results_k: int = 60  # how many similar photos a search returns
-    similarity_threshold: float = (
-        0.0  # hide results below this score (0-1); 0 shows all
-    )
+    results_band: str = "all"  # results shown: "all", or this band and closer ones
     duplicate_level: str = DEFAULT_LEVEL  # near duplicates: "exact", "edited" or "similar" (chosen on the tab)
     watch_folders: bool = True  # pick up changes as they happen (polls network drives)
     device: TrainDevice = "auto"  # retrain device: "auto", "cpu" or "cuda"
@@ -68,9 +74,9 @@ class AppSettings:
             )
         if not 1 <= self.results_k <= 10_000:
             raise ValueError(f"results_k must be in [1, 10000], got {self.results_k}")
-        if not 0.0 <= self.similarity_threshold <= 1.0:
+        if self.results_band not in RESULTS_BANDS:
             raise ValueError(
-                f"similarity_threshold must be in [0, 1], got {self.similarity_threshold}"
+                f"results_band must be one of {RESULTS_BANDS}, got {self.results_band!r}"
             )
         duplicate_level(self.duplicate_level)  # raises ValueError naming the levels
         if self.retrain_bits not in (16, 32, 64):
@@ -86,6 +92,11 @@ class AppSettings:
     def replace(self, **changes: Any) -> AppSettings:
         """A copy with `changes` applied (validated)."""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def min_band(self) -> SimilarityBand | None:
+        """`results_band` as the band the results panel cuts at (None: all)."""
+        return next((b for b in SimilarityBand if b.slug == self.results_band), None)
 
 
 def load_settings(path: Path) -> AppSettings:
@@ -106,6 +117,8 @@ def load_settings(path: Path) -> AppSettings:
     }
     for key, value in raw.items():
         want = types.get(key)
+        if key in RETIRED_SETTINGS:
+            continue
         if want is None:
             logger.warning("ignoring unknown setting %r", key)
             continue

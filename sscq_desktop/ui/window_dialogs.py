@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from sscq_desktop.library.records import ModelRecord
+from sscq_desktop.library.records import ModelRecord, SearchHit
 from sscq_desktop.library.retrain.retrainer import TrainerCommand
 from sscq_desktop.ui.preview_dialog import PreviewDialog
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
@@ -79,7 +79,7 @@ class WindowDialogs(QObject):
             path,
             self._runner,
             self._library,
-            score=getattr(photo, "score", None),
+            hit=photo if isinstance(photo, SearchHit) else None,
             parent=self._widget,
         )
         dialog.find_similar_requested.connect(

@@ -10,9 +10,8 @@ exclusions from photo ids. Thread-safe: snapshots are read-only.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -35,14 +34,12 @@ class CodeIndex:
         codebook: The model's PQ codebook.
         distance: The model's ADC distance.
         generation: The library's write generation the snapshot was built at.
-        reference_distance: Median search distance between random pairs of library
-            photos (one photo's embedding against another's code, the same kind of
-            distance a search returns): where `score` reaches 0.
-        close_distance: The 1st percentile of those distances (the closest 1% of
-            random pairs): where `score` is 0.5.
+        sample: Stored embeddings of a fixed random sample of the library's photos
+            (up to 512, seed 0): what `query_scale` measures a query against.
 
     Shape:
-        photo_ids: ``(n,)`` int64; codebook: ``(M, ksub, dsub)`` float32.
+        photo_ids: ``(n,)`` int64; codebook: ``(M, ksub, dsub)`` float32;
+        sample: ``(p, M * dsub)`` float32.
     """
 
     model_id: str
@@ -51,8 +48,9 @@ class CodeIndex:
     codebook: npt.NDArray[np.float32]
     distance: Distance
     generation: int = 0
-    reference_distance: float = 0.0
-    close_distance: float = 0.0
+    sample: npt.NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, 0), np.float32)
+    )
 
     @classmethod
     def load(
@@ -69,10 +67,8 @@ class CodeIndex:
             The snapshot.
         """
         ids, codes = reader.codes(metadata.model_id)  # (n,), (n, M)
-        close, typical = _pair_distances(reader, metadata, ids, codes)
         return cls(
-            reference_distance=typical,
-            close_distance=close,
+            sample=_sample_embeddings(reader, metadata.model_id, ids),
             model_id=metadata.model_id,
             photo_ids=ids,
             packed=PackedCodes(codes, metadata.K),
@@ -81,55 +77,25 @@ class CodeIndex:
             generation=generation,
         )
 
-    def score(self, distance: float, *, floor: float = 0.0) -> float:
-        """Similarity in [0, 1] of a result at `distance` from a query.
+    def query_scale(self, query: npt.ArrayLike) -> float:
+        """The median distance from `query` to the library's sample of photos.
 
-        Piecewise linear: 1 at the query's `floor` (the nearest any code can be: a photo
-        with the query's own code, such as a resized copy), 0.5 at `close_distance` (as
-        close as the closest 1% of random pairs of library photos), 0 at the typical
-        distance between two library photos or beyond.
-
-        Args:
-            distance: The result's search distance.
-            floor: `query_floor` of the query; 0 for distances between embeddings.
-        """
-        close, typical = self._anchors(floor)
-        if distance <= close:
-            span = close - floor
-            if span <= 0.0:
-                return 1.0
-            return max(0.5, 1.0 - 0.5 * (distance - floor) / span)
-        span = typical - close
-        if span <= 0.0:
-            return 0.0
-        return max(0.0, 0.5 * (typical - distance) / span)
-
-    def distance_for_score(self, score: float, *, floor: float = 0.0) -> float:
-        """The largest distance whose `score` (for a query with `floor`) is >= `score`."""
-        if score <= 0.0:
-            return math.inf
-        close, typical = self._anchors(floor)
-        if score >= 0.5:
-            return floor + (1.0 - score) * 2.0 * (close - floor)
-        return typical - score * 2.0 * (typical - close)
-
-    def _anchors(self, floor: float) -> tuple[float, float]:
-        """The (score 0.5, score 0) distances for a query, never below its floor."""
-        close = max(self.close_distance, floor)
-        return close, max(self.reference_distance, close)
-
-    def query_floor(self, query: npt.ArrayLike) -> float:
-        """The smallest search distance any code can have from `query`.
-
-        Search distances compare the query's embedding with stored *codes*, so even the
-        query's own code is at a distance (its quantization error); scores start there.
+        What `similarity_scale.relative_distance` divides by: the distance of a typical
+        photo of this library from this query, in the model's own units. 0 when the
+        sample is empty or holds only the query.
 
         Shape:
             query: ``(M * dsub,)``.
         """
+        if len(self.sample) == 0:
+            return 0.0
         xq = np.asarray(query, dtype=np.float32).reshape(1, -1)  # (1, d)
-        tables = distance_tables(xq, self.codebook, distance=self.distance)
-        return float(tables[0].min(axis=1).sum())  # (M, ksub) -> scalar
+        d = vector_distance(
+            np.broadcast_to(xq, self.sample.shape), self.sample,
+            codebook=self.codebook, distance=self.distance,
+        )  # fmt: skip
+        positive = d[d > 0.0]  # (p',) the query itself, when sampled, left out
+        return float(np.median(positive)) if positive.size else 0.0
 
     @property
     def size(self) -> int:
@@ -226,32 +192,19 @@ def vector_distance(
     return out
 
 
-def _pair_distances(
+def _sample_embeddings(
     reader: CatalogReader,
-    metadata: ArtifactMetadata,
+    model_id: str,
     ids: npt.NDArray[np.int64],
-    codes: npt.NDArray[np.uint8],
     *,
-    pairs: int = 512,
-) -> tuple[float, float]:
-    """1st percentile and median search distance between random pairs of photos.
+    size: int = 512,
+) -> npt.NDArray[np.float32]:
+    """Stored embeddings of a fixed random sample of the photos (seed 0, up to `size`).
 
-    A pair is one photo's embedding against another photo's code, the same kind of
-    distance a search returns.
+    Shape:
+        returns ``(p, M * dsub)``, p <= `size`.
     """
-    n = len(ids)
-    if n < 2:
-        return 0.0, 0.0
     rng = np.random.default_rng(0)
-    rows = rng.choice(n, size=min(pairs, n), replace=False)
-    found, emb = reader.embeddings_of(metadata.model_id, ids[rows].tolist())
-    if len(found) == 0:
-        return 0.0, 0.0
-    rows = np.searchsorted(ids, found)  # (p,) rows of the photos that have embeddings
-    other = (rows + rng.integers(1, n, size=len(rows))) % n  # (p,) never the same photo
-    tables = distance_tables(emb, metadata.codebooks, distance=metadata.distance)
-    M = tables.shape[1]
-    dist = tables[
-        np.arange(len(rows))[:, None], np.arange(M)[None, :], codes[other]
-    ].sum(axis=1)  # (p,)
-    return float(np.percentile(dist, 1)), float(np.median(dist))
+    rows = rng.choice(len(ids), size=min(size, len(ids)), replace=False)
+    _, emb = reader.embeddings_of(model_id, ids[rows].tolist())
+    return emb

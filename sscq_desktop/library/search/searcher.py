@@ -10,6 +10,7 @@ Thread-safe: may run on any thread but the GUI's (it loads codes, runs the encod
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -27,13 +28,25 @@ from sscq_desktop.library.models.model_manager import ModelManager, NoModelError
 from sscq_desktop.library.records import (
     FolderRecord,
     PhotoId,
+    PhotoRecord,
     SearchHit,
+    SimilarityBand,
 )
-from sscq_desktop.library.search.code_index import CodeIndex
+from sscq_desktop.library.search.code_index import CodeIndex, vector_distance
+from sscq_desktop.library.search.similarity_scale import (
+    band_of,
+    max_relative_distance,
+    relative_distance,
+    same_kind_probability,
+)
 from sscq_desktop.model.preprocessing import to_model_input
 
 INDEX_REFRESH_S = 2.0
 """A stale index is rebuilt at most this often while ingest writes."""
+
+RERANK_CANDIDATES = 200
+"""Nearest codes re-ranked on their stored embeddings, whatever the number of results
+asked for: the first results of a search do not depend on how many were asked for."""
 
 
 class Searcher:
@@ -99,6 +112,7 @@ class Searcher:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to a library photo (itself excluded).
@@ -106,8 +120,9 @@ class Searcher:
         Args:
             photo_id: The query photo; its stored embedding is the query.
             k: Most results.
-            max_distance: Drop results farther than this (the similarity threshold).
-            min_score: Drop results whose `SearchHit.score` is below this (a slider).
+            max_distance: Drop results farther than this (`SearchHit.distance`).
+            min_score: Drop results whose `SearchHit.score` is below this.
+            min_band: Only keep results in this band or a closer one.
             folders: Only return photos at or below these folders.
 
         Returns:
@@ -125,7 +140,7 @@ class Searcher:
             )
         return self._search(
             index, query, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders, exclude=[photo_id],
+            min_band=min_band, folders=folders, exclude=[photo_id],
         )  # fmt: skip
 
     def similar_to_file(
@@ -135,27 +150,36 @@ class Searcher:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to any image file (encoded on the fly).
 
-        A file that is itself in the library is excluded from its results.
+        A file that is itself in the library is excluded from its results, and its
+        stored embedding is the query while the file is unchanged since it was
+        indexed: the same query, distances and scores as `similar_to_photo`.
 
         Raises:
             NoModelError: if no model is available.
             ImageLoadError: if the file cannot be decoded.
         """
         index = self.code_index()
-        meta = self._models.artifact(index.model_id).metadata
-        pixels = self._renderer.model_input(
-            Path(path), size=meta.input.size, policy=meta.input.resize
-        )
-        query = self._encode_query(index.model_id, pixels)
-        itself = self._readers.get().photo_by_path(Path(path).expanduser().absolute())
+        file = Path(path).expanduser().absolute()
+        reader = self._readers.get()
+        itself = reader.photo_by_path(file)
         exclude = [itself.id] if itself is not None else []
+        query = None
+        if itself is not None and _unchanged(itself, file):
+            query = reader.embedding(itself.id, index.model_id)
+        if query is None:
+            meta = self._models.artifact(index.model_id).metadata
+            pixels = self._renderer.model_input(
+                file, size=meta.input.size, policy=meta.input.resize
+            )
+            query = self._encode_query(index.model_id, pixels)
         return self._search(
             index, query, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders, exclude=exclude,
+            min_band=min_band, folders=folders, exclude=exclude,
         )  # fmt: skip
 
     def similar_to_image(
@@ -165,6 +189,7 @@ class Searcher:
         k: int = 20,
         max_distance: float | None = None,
         min_score: float | None = None,
+        min_band: SimilarityBand | None = None,
         folders: Sequence[Path] | None = None,
     ) -> list[SearchHit]:
         """Photos most similar to an image already decoded (a pasted bitmap).
@@ -177,6 +202,7 @@ class Searcher:
             k: Most results.
             max_distance: Drop results farther than this.
             min_score: Drop results whose `SearchHit.score` is below this.
+            min_band: Only keep results in this band or a closer one.
             folders: Only return photos at or below these folders.
 
         Shape:
@@ -202,7 +228,7 @@ class Searcher:
         )
         return self._search(
             index, query, k=k, max_distance=max_distance, min_score=min_score,
-            folders=folders, exclude=[],
+            min_band=min_band, folders=folders, exclude=[],
         )  # fmt: skip
 
     def _offline_roots(
@@ -237,33 +263,66 @@ class Searcher:
         min_score: float | None,
         folders: Sequence[Path] | None,
         exclude: Sequence[int],
+        min_band: SimilarityBand | None = None,
     ) -> list[SearchHit]:
+        """The `k` nearest photos, re-ranked and scored on their stored embeddings.
+
+        The ADC scan picks the `RERANK_CANDIDATES` (or `k`, if more) nearest codes;
+        each is then measured with its stored embedding (`vector_distance`, the same for every entry point: a photo, a file,
+        pixels), scored by `similarity_scale` against the query's own scale, and
+        filtered by `max_distance`, `min_score` and `min_band`.
+        """
         reader = self._readers.get()
         allowed = None if folders is None else reader.ids_under(folders)
-        floor = index.query_floor(query)
-        if min_score is not None:
-            by_score = index.distance_for_score(min_score, floor=floor)
-            max_distance = (
-                by_score if max_distance is None else min(max_distance, by_score)
-            )
         found = index.search(
-            query,
-            k,
-            max_distance=max_distance,
-            allowed_ids=allowed,
-            exclude_ids=exclude,
+            query, max(k, RERANK_CANDIDATES), allowed_ids=allowed, exclude_ids=exclude
         )
-        paths = reader.paths_of(pid for pid, _ in found)
+        if not found:
+            return []
+        ids, emb = reader.embeddings_of(index.model_id, [pid for pid, _ in found])
+        dist = vector_distance(
+            np.broadcast_to(query.reshape(1, -1), emb.shape), emb,
+            codebook=index.codebook, distance=index.distance,
+        )  # fmt: skip  # (n,)
+        u = relative_distance(dist, index.query_scale(query))  # (n,)
+        prob = same_kind_probability(u)  # (n,)
+        limit_u = math.inf if min_band is None else max_relative_distance(min_band)
+        order = np.lexsort((ids, dist))  # nearest first, ties by photo id
+        keep = [
+            int(i)
+            for i in order
+            if (max_distance is None or dist[i] <= max_distance)
+            and (min_score is None or prob[i] >= min_score)
+            and u[i] <= limit_u
+        ][:k]
+        paths = reader.paths_of(PhotoId(int(ids[i])) for i in keep)
         offline = self._offline_roots(reader.folders(), paths.values())
-        return [
-            SearchHit(
-                PhotoId(pid),
-                paths[PhotoId(pid)],
-                dist,
-                index.model_id,
-                index.score(dist, floor=floor),
-                offline=any(paths[PhotoId(pid)].is_relative_to(f) for f in offline),
+        hits = []
+        for i in keep:
+            pid = PhotoId(int(ids[i]))
+            if pid not in paths:  # deleted since the snapshot was built
+                continue
+            hits.append(
+                SearchHit(
+                    pid,
+                    paths[pid],
+                    float(dist[i]),
+                    index.model_id,
+                    float(prob[i]),
+                    band=band_of(float(u[i])),
+                    offline=any(paths[pid].is_relative_to(f) for f in offline),
+                )
             )
-            for pid, dist in found
-            if PhotoId(pid) in paths  # deleted since the snapshot was built
-        ]
+        return hits
+
+
+def _unchanged(photo: PhotoRecord, file: Path) -> bool:
+    """Whether `file` still has the size and modification time it was indexed with."""
+    try:
+        st = file.stat()
+    except OSError:
+        return False
+    return photo.status == "ok" and (st.st_size, st.st_mtime_ns) == (
+        photo.size,
+        photo.mtime_ns,
+    )

@@ -13,7 +13,7 @@ from PIL import Image
 from sscq_desktop.library.images.thumbnails import thumbnail_path
 from sscq_desktop.library.library import Library, NoModelError
 from sscq_desktop.library.progress import run_job
-from sscq_desktop.library.records import PhotoId
+from sscq_desktop.library.records import PhotoId, SimilarityBand
 
 
 def _index(lib: Library, folder: Path) -> None:
@@ -167,12 +167,14 @@ def test_similar_to_file_threshold_and_folder_scope(
     assert hits[0].distance <= hits[1].distance <= hits[2].distance
     assert all(h.model_id == library.active_model_id for h in hits)
     assert 0.0 <= hits[-1].score <= hits[0].score <= 1.0
-    # Copies read as copies, other photos clearly less similar: the score starts at the
-    # query's own quantization error, not at distance 0 (which no code can reach).
-    assert hits[0].score > 0.9 and hits[1].score > 0.8
-    assert hits[2].score < hits[1].score - 0.2
+    # Copies read as copies (whatever their size), the other photos as something else.
+    assert [h.band for h in hits[:2]] == [SimilarityBand.COPY] * 2
+    assert all(h.band is not SimilarityBand.COPY for h in hits[2:])
+    assert hits[2].score < hits[1].score
     by_score = library.similar_to_file(query, k=20, min_score=hits[1].score - 1e-6)
     assert {h.path.name for h in by_score} == {"target.jpg", "small_copy.png"}
+    copies = library.similar_to_file(query, k=20, min_band=SimilarityBand.COPY)
+    assert copies == hits[:2]
 
     scoped = library.similar_to_file(query, k=5, folders=[root / "b"])
     assert scoped[0].path.name == "small_copy.png"

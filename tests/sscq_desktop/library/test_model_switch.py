@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from library_testkit import Counter
 
-from sscq_desktop.core import decode
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.progress import run_job
 from sscq_desktop.model.artifact import ArtifactError, ModelArtifact
@@ -48,14 +47,14 @@ def test_old_model_answers_until_the_new_codes_are_complete(
             seen.append(tuple(sorted({h.model_id for h in hits})))
             model_id = hits[0].model_id
             meta = library.artifact(model_id).metadata
-            ids, codes = library.catalog.reader.codes(model_id)
-            emb = library.catalog.reader.embedding(query.id, model_id)
+            reader = library.catalog.reader
+            ids, stored = reader.embeddings_of(model_id, [h.photo_id for h in hits])
+            emb = reader.embedding(query.id, model_id)
             assert emb is not None
-            for h in hits:  # every distance comes from that one model's codes
-                row = int(np.flatnonzero(ids == h.photo_id)[0])
-                recon = decode(codes[row : row + 1], meta.codebooks)[0]
+            for h in hits:  # every distance comes from that one model's embeddings
+                other = stored[int(np.flatnonzero(ids == h.photo_id)[0])]
                 d = np.sqrt(
-                    ((emb - recon).reshape(meta.M, meta.L) ** 2).sum(axis=1)
+                    ((emb - other).reshape(meta.M, meta.L) ** 2).sum(axis=1)
                 ).sum()
                 if abs(d - h.distance) > 1e-3:
                     wrong.append(f"{model_id}: {d} != {h.distance}")

@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
+from sscq_desktop.library.records import SimilarityBand
 from sscq_desktop.ui.main_window import MainWindow
 
 
@@ -100,8 +101,9 @@ def test_pasted_image_yields_results(
     assert panel.query_label.text() == "Similar to the pasted image"
     assert panel.query_icon.pixmap().width() == 112  # its small copy, fitted
     with qtbot.waitSignal(panel.results_ready, timeout=10_000) as again:
-        panel.set_threshold(0.5)  # the pixels are kept to search again
-    assert again.args[0] and again.args[0][0].path == a / "a_05.jpg"
+        panel.set_min_band(SimilarityBand.COPY)  # the pixels are kept to search again
+    assert [h.path for h in again.args[0]] == [a / "a_05.jpg"]  # scored, not 0%
+    assert again.args[0][0].band is SimilarityBand.COPY
 
 
 def _encoded(path: Path) -> QMimeData:
@@ -128,7 +130,7 @@ def test_pasted_files_are_deleted_when_replaced_and_on_close(
     first = paste("a_05.jpg")
     assert first.is_file()  # kept while it is the query: the slider re-runs it
     with qtbot.waitSignal(panel.results_ready, timeout=10_000):
-        panel.set_threshold(0.1)
+        panel.set_min_band(SimilarityBand.RELATED)
     second = paste("a_06.jpg")
     assert not first.exists() and second.is_file()
     with qtbot.waitSignal(panel.results_ready, timeout=10_000):
@@ -163,10 +165,12 @@ def test_threshold_and_folder_scope_filter_results(
 
     with qtbot.waitSignal(panel.results_ready, timeout=10_000) as blocker:
         panel.set_scope(None)
-        panel.set_threshold(0.5)
+        panel.set_min_band(SimilarityBand.NEAR_COPY)
     strict = blocker.args[0]
     assert 0 < len(strict) < len(everything)
-    assert all(h.score >= 0.5 for h in strict)
+    assert all(
+        h.band in (SimilarityBand.COPY, SimilarityBand.NEAR_COPY) for h in strict
+    )
     names = {h.path.name for h in strict}
     assert names >= {"beach_small.jpg", "beach_copy.jpg"}
     assert "beach.jpg" not in names  # a library file is not its own result

@@ -22,6 +22,7 @@ from sscq_desktop.library.records import (
     PhotoId,
     PhotoRecord,
     SearchHit,
+    SimilarityBand,
 )
 from sscq_desktop.library.retrain.trainer_process import RetrainError
 from sscq_desktop.model.artifact import ArtifactError
@@ -104,16 +105,24 @@ def test_results_model_shows_scores_and_gets_thumbnails(
     assert photo is not None and status.path is not None
     cached = QImageReader(str(status.path)).size()  # what the library's ingest wrote
     model = ResultsModel(loader, thumbnail_size=64)
-    model.set_hits([SearchHit(photo.id, path, 0.5, "tiny-test-model", 0.934)])
-    assert model.index(0).data() == "x.jpg\n93% similar"
-    assert "offline" not in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    hit = SearchHit(
+        photo.id, path, 0.5, "tiny-test-model", 0.934, band=SimilarityBand.NEAR_COPY
+    )
+    model.set_hits([hit])
+    assert model.index(0).data() == "x.jpg\nNear copy"
+    tip = model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Near copy: the same photo, edited" in tip and "Same kind 93%" in tip
+    assert "offline" not in tip
     with qtbot.waitSignal(model.dataChanged, timeout=2_000):
         model.index(0).data(Qt.ItemDataRole.DecorationRole)  # asks for the thumbnail
     pix = model.index(0).data(Qt.ItemDataRole.DecorationRole)
     assert pix.width() == 64  # fitted, not a 64 x 64 placeholder
     assert abs(pix.height() - 64 * cached.height() / cached.width()) <= 1
     assert pix.toImage().pixelColor(32, pix.height() // 2) != QColor(0, 0, 0, 0)
-    model.set_hits([SearchHit(photo.id, path, 0.5, "tiny-test-model", 0.9, True)])
+    model.set_hits(
+        [SearchHit(photo.id, path, 0.9, "tiny-test-model", 0.1, offline=True)]
+    )
+    assert model.index(0).data() == "x.jpg\nLess similar"  # farther than any band
     assert "folder is offline" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
 
 
