@@ -61,6 +61,16 @@ CIFAR10_ARMS: dict[str, list[str]] = {
         "optim.batch_size=128",
         "optim.lr=1e-3",
     ],
+    "noblur_b64_lr1e-3": [
+        "data.blur_sigma_max=0.0",
+        "optim.batch_size=64",
+        "optim.lr=1e-3",
+    ],
+    "noblur_b128_lr2e-3": [
+        "data.blur_sigma_max=0.0",
+        "optim.batch_size=128",
+        "optim.lr=2e-3",
+    ],
 }
 CIFAR10_BASE = [
     'model.backbone="convpool"',
