@@ -202,9 +202,13 @@ class MainWindow(QMainWindow):
             self._on_folders_panel_remove_requested
         )
         self.gallery_view.find_similar_requested.connect(self.find_similar)
-        self.gallery_view.preview_requested.connect(self.show_preview)
+        self.gallery_view.preview_requested.connect(
+            lambda photo: self.show_preview(photo, self.gallery_model.photos)
+        )
         self.results_panel.find_similar_requested.connect(self.find_similar)
-        self.results_panel.preview_requested.connect(self.show_preview)
+        self.results_panel.preview_requested.connect(
+            lambda hit: self.show_preview(hit, self.results_panel.model.hits)
+        )
         self.duplicates_view.preview_requested.connect(self.show_preview)
         self.duplicates_view.level_changed.connect(
             lambda key: self.apply_settings(self.settings.replace(duplicate_level=key))
@@ -372,19 +376,16 @@ class MainWindow(QMainWindow):
     def find_similar(self, photo: object) -> None:
         """Search from a library photo (a `PhotoRecord` or a `SearchHit`) in Similar."""
         if isinstance(photo, PhotoRecord | SearchHit):
-            self.query_input.forget_pasted()
             self.tabs.setCurrentWidget(self.results_panel)
             self.results_panel.search_photo(photo)
 
     def search_by_file(self, path: Path) -> None:
         """Search from any image file (dropped, pasted or chosen)."""
-        self.query_input.forget_pasted(keep=path)
         self.tabs.setCurrentWidget(self.results_panel)
-        self.results_panel.search_file(path)
+        self.results_panel.search_file(path, pasted=self.query_input.is_pasted(path))
 
     def search_by_image(self, image: PastedImage) -> None:
         """Search from pixels pasted from the clipboard (no file involved)."""
-        self.query_input.forget_pasted()
         self.tabs.setCurrentWidget(self.results_panel)
         self.results_panel.search_image(image)
 
@@ -437,9 +438,11 @@ class MainWindow(QMainWindow):
         """The retraining dialog while it is open."""
         return self.dialogs.retrain_dialog
 
-    def show_preview(self, photo: object) -> PreviewDialog | None:
-        """Show a larger view of `photo` (anything with a `path`); None without one."""
-        return self.dialogs.show_preview(photo)
+    def show_preview(
+        self, photo: object, siblings: Sequence[object] = ()
+    ) -> PreviewDialog | None:
+        """Show a larger view of `photo`; Previous / Next step through `siblings`."""
+        return self.dialogs.show_preview(photo, siblings)
 
     def show_duplicates(self) -> None:
         """Show the Near duplicates tab and search the library for them again."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +85,18 @@ def image_path_from_mime(mime: QMimeData) -> Path | None:
     return None
 
 
+PASTED_KEPT = 30
+"""Pasted images kept on disk at most (the newest): as many as the search history holds."""
+
+
 class QueryInput(QObject):
     """Reads query images from drops, the clipboard and the file dialog.
 
     Signals:
         file_ready(object): a `Path` to search with; for pasted encoded bytes, a
-            temporary file that stays on disk until `forget_pasted` or `close`.
+            temporary file (`is_pasted`) kept while it may still be searched again
+            (the last `PASTED_KEPT` pastes: back through the search history) or until
+            `close`.
         image_ready(object): a `PastedImage` to search with (pixels Qt held).
 
     Args:
@@ -105,7 +112,7 @@ class QueryInput(QObject):
         self._runner = runner
         self._widget = parent
         self._pasted_dir: Path | None = None
-        self._pasted: Path | None = None  # the pasted image of the current query
+        self._pasted: deque[Path] = deque()  # the last pasted files, oldest first
 
     def accepts(self, mime: QMimeData) -> bool:
         """Whether dragged data holds an image (a local image file or pixels)."""
@@ -159,15 +166,13 @@ class QueryInput(QObject):
             return True
         return False
 
-    def forget_pasted(self, keep: Path | None = None) -> None:
-        """Delete the last pasted file once a query other than `keep` replaces it."""
-        if self._pasted is not None and self._pasted != keep:
-            self._pasted.unlink(missing_ok=True)
-            self._pasted = None
+    def is_pasted(self, path: Path) -> bool:
+        """Whether `path` is a temporary file holding pasted image bytes."""
+        return path in self._pasted
 
     def close(self) -> None:
         """Delete the pasted files and their folder; pastes still being written are lost."""
-        self.forget_pasted()
+        self._pasted.clear()
         if self._pasted_dir is not None:
             shutil.rmtree(self._pasted_dir, ignore_errors=True)
             self._pasted_dir = None
@@ -192,8 +197,10 @@ class QueryInput(QObject):
             if self._pasted_dir is None:  # the window closed meanwhile
                 path.unlink(missing_ok=True)
                 return
+            self._pasted.append(path)  # kept: the filters and Back re-run it
+            if len(self._pasted) > PASTED_KEPT:
+                self._pasted.popleft().unlink(missing_ok=True)
             self.file_ready.emit(path)
-            self._pasted = path  # kept while it is the query: the slider re-runs it
 
         Task(fn).on_success(success).on_failure(
             lambda exc: show_exception(self._widget, exc)

@@ -2,7 +2,8 @@
 
 Runs every search in a `Task`; the latest query wins (stale answers are dropped by request
 id). Changing the band cut ("Show: copies / ... / all") or the scope re-runs the current
-query after a short debounce. The panel never encodes or scans on the GUI thread.
+query after a short debounce. Back and Forward (Alt+Left / Alt+Right) walk through the
+session's chained searches. The panel never encodes or scans on the GUI thread.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QStyle,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,7 +37,7 @@ from sscq_desktop.library.records import (
 )
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
-from sscq_desktop.ui.query_input import PastedImage
+from sscq_desktop.ui.query_input import PASTED_KEPT, PastedImage
 from sscq_desktop.ui.results_model import ResultsModel
 from sscq_desktop.ui.tasks import LatestRequest, Task, TaskContext, TaskRunner
 from sscq_desktop.ui.thumbnail_loader import ThumbnailLoader
@@ -46,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 _QUERY_ICON = 112
 _DEBOUNCE_MS = 150
+HISTORY_LIMIT = PASTED_KEPT
+"""Searches the Back button can return to (as many as pasted images are kept)."""
 
 BAND_CHOICES: tuple[tuple[str, SimilarityBand | None], ...] = (
     ("All results", None),
@@ -77,15 +82,19 @@ class Query:
         path: The photo or file; None for pasted pixels.
         photo_id: The library photo's id; None for anything else.
         pasted: The pasted image; None for a photo or a file.
+        pasted_file: The file holds pasted bytes (a temporary name the user never
+            chose: labelled as pasted).
     """
 
     path: Path | None
     photo_id: PhotoId | None = None
     pasted: PastedImage | None = None
+    pasted_file: bool = False
 
     @property
     def label(self) -> str:
-        if self.path is None:
+        """What the results are similar to, in words."""
+        if self.path is None or self.pasted_file:
             return "Similar to the pasted image"
         where = "library photo" if self.photo_id is not None else "image"
         return f"Similar to {where} {display_path(self.path.name)}"
@@ -123,6 +132,8 @@ class ResultsPanel(QWidget):
         self._requests = LatestRequest()
         self.k = k
         self.query: Query | None = None
+        self._history: list[Query] = []  # the session's queries, oldest first
+        self._position = -1  # the shown query's place in `_history`
         self.last_search_s: float | None = None
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -137,6 +148,18 @@ class ResultsPanel(QWidget):
             "Right-click a photo and choose Find similar, or drop an image here."
         )
         self.query_label.setWordWrap(True)
+        self.back_button = self._history_button(
+            QStyle.StandardPixmap.SP_ArrowBack,
+            "Back to the previous search",
+            QKeySequence.StandardKey.Back,
+        )
+        self.forward_button = self._history_button(
+            QStyle.StandardPixmap.SP_ArrowForward,
+            "Forward to the next search",
+            QKeySequence.StandardKey.Forward,
+        )
+        self.back_button.clicked.connect(self.go_back)
+        self.forward_button.clicked.connect(self.go_forward)
         self.count_label = QLabel("")
         self.band_combo = QComboBox()
         self.band_combo.setToolTip(BAND_TIP)
@@ -162,6 +185,8 @@ class ResultsPanel(QWidget):
         filters.addWidget(self.scope_combo, 1)
         text.addLayout(filters)
         header = QHBoxLayout()
+        header.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignTop)
+        header.addWidget(self.forward_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(self.query_icon)
         header.addLayout(text, 1)
         layout = QVBoxLayout(self)
@@ -227,13 +252,35 @@ class ResultsPanel(QWidget):
         photo_id = photo.id if isinstance(photo, PhotoRecord) else photo.photo_id
         self._set_query(Query(path=photo.path, photo_id=photo_id))
 
-    def search_file(self, path: Path) -> None:
-        """Find photos similar to any image file."""
-        self._set_query(Query(path=path))
+    def search_file(self, path: Path, *, pasted: bool = False) -> None:
+        """Find photos similar to any image file (`pasted`: it holds pasted bytes)."""
+        self._set_query(Query(path=path, pasted_file=pasted))
 
     def search_image(self, image: PastedImage) -> None:
         """Find photos similar to pasted pixels."""
         self._set_query(Query(path=None, pasted=image))
+
+    @property
+    def can_go_back(self) -> bool:
+        """Whether an earlier query of this session can be shown again."""
+        return self._position > 0
+
+    @property
+    def can_go_forward(self) -> bool:
+        """Whether `go_back` left later queries to return to."""
+        return self._position < len(self._history) - 1
+
+    def go_back(self) -> None:
+        """Search again from the query before this one (chained searches)."""
+        if self.can_go_back:
+            self._position -= 1
+            self._show_query(self._history[self._position])
+
+    def go_forward(self) -> None:
+        """Return to the query `go_back` left."""
+        if self.can_go_forward:
+            self._position += 1
+            self._show_query(self._history[self._position])
 
     def refresh(self) -> None:
         """Re-run the current query now (filters changed, model switched)."""
@@ -276,11 +323,32 @@ class ResultsPanel(QWidget):
 
     # -- private --------------------------------------------------------------
 
+    def _history_button(
+        self, icon: QStyle.StandardPixmap, tip: str, key: QKeySequence.StandardKey
+    ) -> QToolButton:
+        button = QToolButton(self)
+        button.setIcon(self.style().standardIcon(icon))
+        shortcut = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+        button.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+        button.setShortcut(QKeySequence(key))
+        button.setEnabled(False)
+        return button
+
     def _set_query(self, query: Query) -> None:
+        """A new query: it ends the history (what was ahead of it is dropped)."""
+        del self._history[self._position + 1 :]
+        self._history.append(query)
+        del self._history[:-HISTORY_LIMIT]
+        self._position = len(self._history) - 1
+        self._show_query(query)
+
+    def _show_query(self, query: Query) -> None:
         self.query = query
+        self.back_button.setEnabled(self.can_go_back)
+        self.forward_button.setEnabled(self.can_go_forward)
         self.query_label.setText(query.label)
         self.query_label.setToolTip(
-            "" if query.path is None else display_path(query.path)
+            "" if query.path is None or query.pasted_file else display_path(query.path)
         )
         self.count_label.setText("Searching…")
         self._show_query_icon()

@@ -9,13 +9,13 @@ from the window's `WindowState`; keeps only the one open retraining dialog.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from sscq_desktop.library.records import ModelRecord, SearchHit
+from sscq_desktop.library.records import ModelRecord, PhotoRecord, SearchHit
 from sscq_desktop.library.retrain.retrainer import TrainerCommand
 from sscq_desktop.ui.preview_dialog import PreviewDialog
 from sscq_desktop.ui.retrain_dialog import RetrainDialog
@@ -70,21 +70,27 @@ class WindowDialogs(QObject):
         self._widget = parent
         self.retrain_dialog: RetrainDialog | None = None
 
-    def show_preview(self, photo: object) -> PreviewDialog | None:
-        """Show a larger view of `photo` (anything with a `path`); None without one."""
-        path = getattr(photo, "path", None)
-        if not isinstance(path, Path):
+    def show_preview(
+        self, photo: object, siblings: Sequence[object] = ()
+    ) -> PreviewDialog | None:
+        """Show a larger view of `photo` (a `PhotoRecord` or `SearchHit`); None otherwise.
+
+        Previous / Next step through `siblings` (the list `photo` was opened from, in
+        its order), when `photo` is one of them.
+        """
+        if not isinstance(photo, PhotoRecord | SearchHit):
             return None
+        photos = [p for p in siblings if isinstance(p, PhotoRecord | SearchHit)]
+        if photo not in photos:
+            photos = [photo]
         dialog = PreviewDialog(
-            path,
+            photos,
+            photos.index(photo),
             self._runner,
             self._library,
-            hit=photo if isinstance(photo, SearchHit) else None,
             parent=self._widget,
         )
-        dialog.find_similar_requested.connect(
-            lambda: self.find_similar_requested.emit(photo)
-        )
+        dialog.find_similar_requested.connect(self.find_similar_requested)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from conftest import Encoders, index_folders, write_photo, write_resized_copy
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
@@ -13,7 +15,9 @@ from pytestqt.qtbot import QtBot
 from sscq_desktop.library.ingest.ingest import IngestOptions
 from sscq_desktop.library.library import Library
 from sscq_desktop.library.records import SimilarityBand
+from sscq_desktop.ui import query_input
 from sscq_desktop.ui.main_window import MainWindow
+from sscq_desktop.ui.preview_dialog import PreviewDialog
 
 
 def test_window_opens_and_indexes_the_folder(
@@ -113,37 +117,77 @@ def _encoded(path: Path) -> QMimeData:
     return mime
 
 
-def test_pasted_files_are_deleted_when_replaced_and_on_close(
-    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+def test_pasted_files_are_labelled_kept_for_back_bounded_and_deleted_on_close(
+    qtbot: QtBot,
+    window: MainWindow,
+    photo_folders: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     a, _ = photo_folders
     index_folders(qtbot, window, a)
     panel = window.results_panel
+    monkeypatch.setattr(query_input, "PASTED_KEPT", 2)
 
     def paste(name: str) -> Path:
         mime = _encoded(a / name)  # what the clipboard holds (kept by the test)
         with qtbot.waitSignal(panel.results_ready, timeout=10_000):
             assert window.search_mime(mime)
         assert panel.query is not None and panel.query.path is not None
+        # Labelled as what the user did, not by the temporary file's name.
+        assert panel.query_label.text() == "Similar to the pasted image"
+        assert panel.query_label.toolTip() == ""
         return panel.query.path
 
     first = paste("a_05.jpg")
-    assert first.is_file()  # kept while it is the query: the slider re-runs it
     with qtbot.waitSignal(panel.results_ready, timeout=10_000):
-        panel.set_min_band(SimilarityBand.RELATED)
+        window.search_by_file(a / "a_01.jpg")  # a real file comes next
+    assert panel.query_label.text() == "Similar to image a_01.jpg"
+    assert first.is_file()  # kept: Back searches with it again
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as back:
+        panel.go_back()
+    assert panel.query is not None and panel.query.path == first
+    assert panel.query_label.text() == "Similar to the pasted image"
+    assert [h.path for h in back.args[0]][0] == a / "a_05.jpg"
     second = paste("a_06.jpg")
-    assert not first.exists() and second.is_file()
-    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
-        window.search_by_file(a / "a_01.jpg")  # a real file replaces the pasted one
-    assert not second.exists()
     third = paste("a_07.jpg")
-    QGuiApplication.clipboard().setImage(QImage(str(a / "a_02.jpg")))
-    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
-        window.paste_action.trigger()  # pixels replace it, and write no file
-    assert not third.exists() and list(third.parent.iterdir()) == []
-    fourth = paste("a_04.jpg")
+    assert not first.exists()  # only the last PASTED_KEPT pastes stay on disk
+    assert second.is_file() and third.is_file()
     window.close()
-    assert not fourth.exists() and not fourth.parent.exists()
+    assert not third.exists() and not third.parent.exists()
+
+
+def test_back_and_forward_walk_through_chained_searches(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    panel = window.results_panel
+    assert not panel.back_button.isEnabled() and not panel.forward_button.isEnabled()
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as first:
+        window.search_by_file(a / "beach.jpg")
+    hit = first.args[0][1]
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        window.find_similar(hit)  # chained: Find similar on a result
+    assert panel.query is not None and panel.query.photo_id == hit.photo_id
+    assert panel.back_button.isEnabled() and not panel.forward_button.isEnabled()
+
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000) as back:
+        qtbot.mouseClick(panel.back_button, Qt.MouseButton.LeftButton)
+    assert panel.query_label.text() == "Similar to image beach.jpg"
+    assert [h.path for h in back.args[0]] == [h.path for h in first.args[0]]
+    assert panel.forward_button.isEnabled() and not panel.back_button.isEnabled()
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        qtbot.mouseClick(panel.forward_button, Qt.MouseButton.LeftButton)
+    assert panel.query.photo_id == hit.photo_id
+
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        panel.go_back()
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        window.search_by_file(a / "a_01.jpg")  # a new search drops what was ahead
+    assert panel.back_button.isEnabled() and not panel.forward_button.isEnabled()
+    with qtbot.waitSignal(panel.results_ready, timeout=10_000):
+        panel.go_back()
+    assert panel.query_label.text() == "Similar to image beach.jpg"
 
 
 def test_threshold_and_folder_scope_filter_results(
@@ -304,4 +348,38 @@ def test_double_click_opens_a_larger_preview(
     with qtbot.waitSignal(dialog.image_loaded, timeout=10_000):
         pass
     assert dialog.image_label.pixmap().width() > window.gallery_model.thumbnail_size
+    dialog.close()
+
+
+def test_the_preview_steps_through_the_gallery_and_searches_from_the_photo_shown(
+    qtbot: QtBot, window: MainWindow, photo_folders: tuple[Path, Path]
+) -> None:
+    a, _ = photo_folders
+    index_folders(qtbot, window, a)
+    photos = window.gallery_model.photos
+    opened: list[PreviewDialog] = []
+    show = window.dialogs.show_preview
+
+    def record(photo: object, siblings: Sequence[object] = ()) -> PreviewDialog | None:
+        dialog = show(photo, siblings)
+        if dialog is not None:
+            opened.append(dialog)
+        return dialog
+
+    window.dialogs.show_preview = record  # type: ignore[method-assign]
+    window.gallery_view.preview_requested.emit(photos[1])  # as a double-click does
+    [dialog] = opened
+    assert dialog.path == photos[1].path and dialog.previous_button.isEnabled()
+    assert dialog.info_label.text().startswith(f"2 of {len(photos)}")
+    qtbot.keyClick(dialog, Qt.Key.Key_Right)
+    with qtbot.waitSignal(dialog.image_loaded, timeout=10_000):
+        pass  # the next photo, decoded by the library
+    assert dialog.path == photos[2].path and dialog.windowTitle() == photos[2].path.name
+    dialog.show_previous()
+    dialog.show_previous()
+    assert dialog.path == photos[0].path and not dialog.previous_button.isEnabled()
+    with qtbot.waitSignal(window.results_panel.results_ready, timeout=10_000):
+        dialog.find_similar_requested.emit(dialog.photo)
+    query = window.results_panel.query
+    assert query is not None and query.photo_id == photos[0].id
     dialog.close()
