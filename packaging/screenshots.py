@@ -1,4 +1,4 @@
-"""Write the README screenshots: the main window's gallery, a results view, retraining.
+"""Write the README screenshots: the gallery, a results view, near duplicates, retraining.
 
 Usage: python packaging/screenshots.py [--out OUT_DIR]   (default: docs/screenshots)
 
@@ -72,7 +72,7 @@ def parse_out_dir(args: list[str]) -> Path:
         "--out",
         type=Path,
         default=None,
-        help="folder for main_window.png, results.png and retrain_dialog.png "
+        help="folder for main_window.png, results.png, duplicates.png and retrain_dialog.png "
         "(default: docs/screenshots)",
     )
     parser.add_argument("out_dir", nargs="?", type=Path, help=argparse.SUPPRESS)
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
 
     from sscq_desktop.library.library import Library
     from sscq_desktop.library.progress import Progress
-    from sscq_desktop.model.trainer_events import StepEvent
+    from sscq_desktop.model.trainer_events import StartEvent, StepEvent
     from sscq_desktop.paths import app_paths, default_model_path
     from sscq_desktop.ui.main_window import MainWindow
     from sscq_desktop.ui.retrain_dialog import RetrainDialog
@@ -157,6 +157,13 @@ def main(argv: list[str]) -> int:
     settle(1500)
     window.grab().save(str(out_dir / "results.png"))
 
+    groups: list[bool] = []
+    window.duplicates_view.groups_ready.connect(lambda _: groups.append(True))
+    window.show_duplicates()
+    wait(lambda: groups)
+    settle(1500)
+    window.grab().save(str(out_dir / "duplicates.png"))
+
     dialog = RetrainDialog(
         library, runner, photo_count=window.gallery_model.rowCount(), parent=window
     )
@@ -164,17 +171,14 @@ def main(argv: list[str]) -> int:
     dialog.show()
     dialog._set_running(True)
     total = 1200
-    for step in range(0, 540, 10):
+    start = StartEvent(total_steps=total, config={"optim": {"batch_size": 128}})
+    dialog._on_task_progress(Progress("retrain", 0, total, event=start))
+    for step in range(1, 540, 10):
         loss = 3.2 * math.exp(-step / 180) + 0.9 + 0.05 * math.sin(step / 7)
         event = StepEvent(
             step=step,
             total_steps=total,
-            losses={
-                "total": loss,
-                "ic_z": loss * 0.45,
-                "cc": loss * 0.3,
-                "pn": loss * 0.1,
-            },
+            losses={"total": loss, "ic_z": loss * 0.45, "cc": loss * 0.3},
             eta_s=(total - step) * 0.42,
             images_per_s=310.0,
             codeword_usage=[0.94, 0.88, 0.97, 0.91],
@@ -187,7 +191,12 @@ def main(argv: list[str]) -> int:
     window.close()
     library.close()
     shutil.rmtree(home, ignore_errors=True)
-    for name in ("main_window.png", "results.png", "retrain_dialog.png"):
+    for name in (
+        "main_window.png",
+        "results.png",
+        "duplicates.png",
+        "retrain_dialog.png",
+    ):
         print(out_dir / name)
     return 0
 
