@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sscq_desktop.library.catalog.catalog import Catalog
-from sscq_desktop.library.catalog.reconciliation import FileStat, Reconciliation
+from sscq_desktop.library.catalog.reconciliation import (
+    FileStat,
+    KnownFile,
+    Reconciliation,
+)
 from sscq_desktop.library.folders.root_status import check_root
 from sscq_desktop.library.folders.scanner import (
     reconcile,
@@ -29,6 +33,7 @@ from sscq_desktop.library.folders.scanner import (
 from sscq_desktop.library.folders.watcher import FolderWatcher
 from sscq_desktop.library.images.content_key import content_key
 from sscq_desktop.library.images.thumbnails import remove_thumbnail
+from sscq_desktop.library.ingest.held_deletions import HeldDeletions
 from sscq_desktop.library.ingest.ingest import (
     IngestOptions,
     IngestPipeline,
@@ -105,6 +110,7 @@ class Indexer:
         self.lane = WriterLane()
         """Where writes from other threads go while `watch` runs (see `WriterLane`)."""
         self._wants_ingest = False  # a command left photos to encode (retry)
+        self._held = HeldDeletions(hold_s=0.0)  # `watch` sets how long
 
     def scan(
         self, *, cancel: threading.Event | None = None, settle_s: float = 0.0
@@ -293,6 +299,8 @@ class Indexer:
         # Watch first, reconcile second: a change made during the start-up scan is
         # then seen by one or the other, never lost between them.
         watcher.start()
+        # A vanished photo waits this long for the other half of a move (another batch).
+        self._held = HeldDeletions(hold_s=2.0 * (debounce_s + settle_s))
         batches = 0
         check_every = max(1.0, min(polling_interval_s, 5.0))
         next_check = time.monotonic() + check_every
@@ -320,6 +328,7 @@ class Indexer:
                         break
                     added = self._added_folders(known)
                     self._watch_online(watcher)
+                    self._delete_held(self._held.expired(now=time.monotonic()))
                     if time.monotonic() >= next_check:
                         # Roots come and go without events (a drive plugged back
                         # in, a share mounted): look at each one; one that is back
@@ -352,6 +361,7 @@ class Indexer:
                     )
         finally:
             watcher.stop()
+            self._delete_held(self._held.take_all())
 
     def _ingest_between_commands(
         self, cancel: threading.Event, pause: threading.Event | None
@@ -429,15 +439,19 @@ class Indexer:
         if gone:
             disk = [f for f in disk if not any(f.path.is_relative_to(g) for g in gone)]
             protected.extend(gone)
+        known = self._catalog.reader.known_files(under=scoped)
         rec = reconcile(
-            disk,
-            self._catalog.reader.known_files(under=scoped),
-            key_of=_safe_key,
-            settle_ns=int(settle_s * 1e9),
-            protected=protected,
-        )
+            [*disk], [*known, *self._held.candidates(known)],
+            key_of=_safe_key, settle_ns=int(settle_s * 1e9), protected=protected,
+        )  # fmt: skip
+        self._held.settle(rec, {k.id for k in known}, now=time.monotonic())
         self._apply(rec)
         return rec
+
+    def _delete_held(self, rows: list[KnownFile]) -> None:
+        """Delete vanished photos whose hold is over (no move claimed them)."""
+        if rows:
+            self._apply(Reconciliation(deleted=rows))
 
     def _apply(self, rec: Reconciliation) -> None:
         for key in self._catalog.apply_reconciliation(rec):

@@ -172,9 +172,11 @@ def test_a_catalog_from_before_gets_its_hashes_on_the_next_ingest_without_encodi
     )
     assert len(lib.similar_to_file(tmp_path / "photos" / "holiday.jpg", k=3)) == 3
     assert run_job(lib.near_duplicates()) == []  # nothing hashed yet: nothing paired
+    lib.encoder(tiny_artifact.model_id)  # loaded and probed (two blank images) first
     encoded = counter.images
     summary = run_job(lib.ingest())
     assert summary.done == 9 and summary.errors == 0
+    assert summary.encoded == {tiny_artifact.model_id: 0}
     assert counter.images == encoded  # decoded again for the hashes, not re-encoded
     groups = run_job(lib.near_duplicates())
     assert [len(g.photos) for g in groups] == [3]
