@@ -1,9 +1,10 @@
 """`WindowState`: what the main window's helpers share, one value each, with signals.
 
 The settings in use, the active model and where it runs, the library's counts (one
-snapshot: photos, folders, failed photos and the indexing progress that goes with them)
-and the last error. Helpers write it, widgets follow its signals; setting a value equal
-to the current one emits nothing. Holds values only: it reads no library and runs nothing.
+snapshot: photos, folders, failed photos and the indexing progress that goes with them),
+the last error and the folder the gallery shows. Helpers write it, widgets follow its
+signals; setting a value equal to the current one emits nothing. Holds values only: it
+reads no library and runs nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sscq_desktop.ui.settings import AppSettings
 class LibraryCounts:
     """The library's counts as the window shows them, all from one snapshot.
 
-    The gallery's count, the folder list and the status bar show this one value, so
+    The gallery's count, the folder tree and the status bar show this one value, so
     they always agree: the folders' photo counts are counted from the photos the gallery
     was filled from, and `progress` is the indexing report that was current when the
     snapshot was read (its photos are in it).

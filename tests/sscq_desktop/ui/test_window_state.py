@@ -40,6 +40,7 @@ def test_each_change_emits_one_signal_with_the_new_value_and_no_change_none(
         "provider_changed",
         "counts_changed",
         "last_error_changed",
+        "gallery_folder_changed",
     ):
         getattr(state, name).connect(lambda v, n=name: seen.append((n, v)))
     sorted_by_name = AppSettings(gallery_sort="name")
@@ -58,12 +59,14 @@ def test_each_change_emits_one_signal_with_the_new_value_and_no_change_none(
         state.provider = "CPU"
         state.counts = LibraryCounts(**vars(counts))
         state.last_error = "Folder offline (photos kept): /p"
+        state.gallery_folder = Path("/p/x")
     assert seen == [
         ("settings_changed", sorted_by_name),
         ("active_model_changed", model),
         ("provider_changed", "CPU"),
         ("counts_changed", counts),
         ("last_error_changed", "Folder offline (photos kept): /p"),
+        ("gallery_folder_changed", Path("/p/x")),
     ]
     assert (state.photo_count, state.failed_count) == (3, 1)
     state.last_error = None
