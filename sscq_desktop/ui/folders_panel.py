@@ -119,9 +119,7 @@ class FoldersPanel(QWidget):
         self.tree.setObjectName("folders_tree")
         self.tree.setHeaderHidden(True)
         self.tree.setWordWrap(True)
-        self._all_item = QTreeWidgetItem([ALL_PHOTOS])
-        self._all_item.setToolTip(0, "Show every photo of the library")
-        self.tree.addTopLevelItem(self._all_item)
+        self._all_item = self._add_all_item()
         self.tree.setCurrentItem(self._all_item)
         self.add_button = QPushButton("Add…")
         self.remove_button = QPushButton("Remove")
@@ -168,9 +166,10 @@ class FoldersPanel(QWidget):
         paths = [f.path for f in self._folders] + [s.path for s in self._subfolders]
         if paths != list(self._items):
             self._rebuild()
-        shown: list[FolderOverview | SubfolderOverview] = [*self._folders]
-        for folder in [*shown, *self._subfolders]:
-            self._show(self._items.get(folder.path), folder)
+        for root in self._folders:
+            self._show(self._items.get(root.path), root)
+        for sub in self._subfolders:
+            self._show(self._items.get(sub.path), sub)
         total = sum(f.photo_count for f in self._folders)
         self._all_item.setText(0, count_label(ALL_PHOTOS, total))
         chosen = self._chosen
@@ -209,9 +208,7 @@ class FoldersPanel(QWidget):
         expanded = {p for p, item in self._items.items() if item.isExpanded()}
         self.tree.blockSignals(True)
         self.tree.clear()
-        self._all_item = QTreeWidgetItem([ALL_PHOTOS])
-        self._all_item.setToolTip(0, "Show every photo of the library")
-        self.tree.addTopLevelItem(self._all_item)
+        self._all_item = self._add_all_item()
         items: dict[Path, QTreeWidgetItem] = {}
         for folder in self._folders:
             items[folder.path] = item = QTreeWidgetItem()
@@ -233,6 +230,12 @@ class FoldersPanel(QWidget):
         self.tree.blockSignals(False)
         self._enable_remove()
 
+    def _add_all_item(self) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([ALL_PHOTOS])
+        item.setToolTip(0, "Show every photo of the library")
+        self.tree.addTopLevelItem(item)
+        return item
+
     def _show(
         self, item: QTreeWidgetItem | None, folder: FolderOverview | SubfolderOverview
     ) -> None:
@@ -241,7 +244,7 @@ class FoldersPanel(QWidget):
         item.setText(0, folder_label(folder))
         tip = display_path(folder.path)
         offline = isinstance(folder, FolderOverview) and folder.offline
-        if isinstance(folder, FolderOverview) and folder.offline:
+        if isinstance(folder, FolderOverview) and offline:
             tip += f"\n{offline_text(folder)}"
         item.setToolTip(0, tip)
         item.setForeground(0, QBrush(QColor(200, 40, 40)) if offline else QBrush())
