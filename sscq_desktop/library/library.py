@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -32,6 +32,7 @@ from sscq_desktop.library.catalog.catalog import Catalog
 from sscq_desktop.library.catalog.reader import CatalogStats
 from sscq_desktop.library.catalog.thread_readers import ThreadReaders
 from sscq_desktop.library.folders.root_status import folder_overviews
+from sscq_desktop.library.folders.subfolders import subfolder_overviews
 from sscq_desktop.library.folders.trash import TrashError, move_to_trash
 from sscq_desktop.library.images.image_loader import ImageLoadError
 from sscq_desktop.library.images.renderer import (
@@ -60,6 +61,7 @@ from sscq_desktop.library.records import (
     PhotoRecord,
     SearchHit,
     SimilarityBand,
+    SubfolderOverview,
     TrashOutcome,
 )
 from sscq_desktop.library.retrain.retrain_request import RetrainRequest
@@ -177,6 +179,30 @@ class Library:
         offline at once); any thread but the GUI's (a stalled network share may block).
         """
         return folder_overviews(self._readers.get())
+
+    def subfolders(
+        self, photos: Iterable[PhotoRecord] | None = None
+    ) -> list[SubfolderOverview]:
+        """The folders below the roots that hold indexed photos, each with its count.
+
+        From the catalog's photo paths in one pass (`subfolder_overviews`), never from
+        the disk: about 0.1 s for 100k photos given their records, 1.2 s reading them
+        too (tests/benchmarks/bench_subfolders.py, a busy 2-core machine). Any thread
+        but the GUI's.
+
+        Args:
+            photos: The indexed photos to count, when the caller has read them already
+                (the window's snapshot: the counts then agree with its gallery);
+                default: read from the catalog now.
+
+        Returns:
+            The folders in tree order (by root, parent before child, siblings by name).
+        """
+        reader = self._readers.get()
+        roots = {f.id: f.path for f in reader.folders()}
+        if photos is None:
+            photos = reader.photos(status="ok")
+        return subfolder_overviews(roots, photos)
 
     def add_folder(self, path: str | os.PathLike[str]) -> FolderRecord:
         """Add a folder to the library (run `update` or `scan` to index it).

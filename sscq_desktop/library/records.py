@@ -73,6 +73,21 @@ class FolderOverview:
 
 
 @dataclass(frozen=True)
+class SubfolderOverview:
+    """A folder below a library root that holds indexed photos, directly or below.
+
+    Attributes:
+        root_id: The root folder it lies in.
+        path: Absolute path of the folder.
+        photo_count: Photos indexed at or below it (read fine; failed ones excluded).
+    """
+
+    root_id: FolderId
+    path: Path
+    photo_count: int
+
+
+@dataclass(frozen=True)
 class PhotoRecord:
     """One image file known to the catalog.
 

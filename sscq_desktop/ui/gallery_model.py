@@ -9,6 +9,7 @@ selection while photos arrive or leave.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -144,6 +145,12 @@ def sort_photos(
         photos,
         key=lambda p: (str(roots.get(p.folder_id, p.path.parent)), str(p.path).lower()),
     )
+
+
+def photos_below(photos: Sequence[PhotoRecord], folder: Path) -> list[PhotoRecord]:
+    """The photos at any depth below `folder`, in their order; worker-thread safe."""
+    prefix = os.path.join(folder, "")  # "folder/": a sibling "folder2" does not match
+    return [p for p in photos if os.fspath(p.path).startswith(prefix)]
 
 
 class GalleryModel(ThumbnailListModel):

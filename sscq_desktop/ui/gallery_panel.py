@@ -7,6 +7,8 @@ folders shows a hint instead of an empty grid.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sscq_desktop.library.path_text import display_path
 from sscq_desktop.ui.gallery_model import GalleryModel
 from sscq_desktop.ui.photo_count import photo_count
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
@@ -28,7 +31,7 @@ EMPTY_HINT = "No folders yet. Add a folder to start: File > Add folder…"
 
 
 class GalleryPanel(QWidget):
-    """Shows every photo of the library in a grid, in the order the sort box picks.
+    """Shows the library's photos (all, or one folder's) in a grid, in the sort box's order.
 
     Attributes:
         model: the `GalleryModel` of the grid.
@@ -77,9 +80,26 @@ class GalleryPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self._pages, 1)
 
-    def show_count(self, count: int, *, has_folders: bool) -> None:
-        """Say how many photos the grid shows; without folders, show the hint instead."""
-        self.count_label.setText(photo_count(count) if has_folders else "")
+    def show_count(
+        self, count: int, *, has_folders: bool, folder: Path | None = None
+    ) -> None:
+        """Say how many photos the grid shows; without folders, show the hint instead.
+
+        Args:
+            count: The grid's rows.
+            has_folders: Whether the library has a folder.
+            folder: The folder whose photos the grid shows; None: all photos.
+        """
+        text = photo_count(count) if has_folders else ""
+        if text and folder is not None:
+            text += f" in {display_path(folder.name or folder)}"
+            self.count_label.setToolTip(
+                f"Photos in {display_path(folder)} and the folders below it; "
+                "choose All photos in Folders to see every photo."
+            )
+        else:
+            self.count_label.setToolTip("")
+        self.count_label.setText(text)
         self._pages.setCurrentWidget(self.view if has_folders else self.hint_label)
 
     def current_sort(self) -> GallerySort:

@@ -1,8 +1,9 @@
 """`LibrarySync`: keeps the window's `WindowState` and gallery in step with the library.
 
-Reads one snapshot off the GUI thread (photos, folders, the failed count, the active
-model) and applies it in one go: the gallery's rows and the state's `LibraryCounts`,
-whose folder counts are counted from those same photos and whose progress is the
+Reads one snapshot off the GUI thread (photos, folders and their subfolders, the failed
+count, the active model) and applies it in one go: the gallery's rows (all photos, or
+those below the state's `gallery_folder`) and the state's `LibraryCounts`, whose folder
+counts are counted from those same photos and whose progress is the
 indexing report current when the snapshot was read, so every count on screen agrees.
 One refresh runs at a time; asking during one runs one more after it, so a refresh
 always lands even while indexing asks for them often. Polls the folders while idle.
@@ -16,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,11 +25,16 @@ from PySide6.QtWidgets import QWidget
 
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.progress import Progress
-from sscq_desktop.library.records import FolderOverview, ModelRecord
+from sscq_desktop.library.records import (
+    FolderOverview,
+    ModelRecord,
+    SubfolderOverview,
+)
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.gallery_model import (
     GalleryModel,
     GalleryUpdate,
+    photos_below,
     plan_gallery_update,
     sort_photos,
 )
@@ -54,8 +61,11 @@ class _Snapshot:
     """What one refresh read, in the order the gallery shows it."""
 
     sort: GallerySort
+    gallery_folder: Path | None
     update: GalleryUpdate
+    photo_count: int
     folders: tuple[FolderOverview, ...]
+    subfolders: tuple[SubfolderOverview, ...]
     failed: int
     model: ModelRecord | None
     provider: str
@@ -64,7 +74,8 @@ class _Snapshot:
 class LibrarySync(QObject):
     """Refreshes the gallery and the window's `WindowState` from the library.
 
-    Writes the state's counts, `active_model`, `provider` and `last_error`.
+    Writes the state's counts, `active_model`, `provider` and `last_error`; follows
+    its `gallery_folder` (a new folder reads the gallery's rows again).
 
     Signals:
         refreshed(): a refresh was applied (the gallery and the counts are current).
@@ -114,6 +125,7 @@ class LibrarySync(QObject):
         indexer.ingest_did_finish.connect(self._on_indexer_ingest_did_finish)
         indexer.changes_applied.connect(self.refresh)
         indexer.failed.connect(self._on_indexer_failed)
+        state.gallery_folder_changed.connect(self._on_state_gallery_folder_changed)
 
     def refresh(self) -> None:
         """Read the library again and apply it; during a refresh, one more follows it.
@@ -129,6 +141,7 @@ class LibrarySync(QObject):
         self._running, self._again = True, False
         library = self._library
         sort = self._state.settings.gallery_sort
+        where = self._state.gallery_folder
         progress = self._progress  # its photos are in the catalog before this read
         shown = self._gallery.photos  # never edited in place: safe to read there
 
@@ -137,20 +150,28 @@ class LibrarySync(QObject):
             roots = {f.id: f.path for f in folders}
             photos = sort_photos(library.photos(), sort, roots=roots)
             counts = Counter(p.folder_id for p in photos)
+            rows = photos if where is None else photos_below(photos, where)
             return _Snapshot(
                 sort,
-                plan_gallery_update(shown, photos),
+                where,
+                plan_gallery_update(shown, rows),
+                len(photos),
                 tuple(replace(f, photo_count=counts[f.id]) for f in folders),
+                tuple(library.subfolders(photos)),
                 library.count_errors(),
                 library.active_model(),
                 library.provider_name(),
             )
 
         def success(snapshot: _Snapshot) -> None:
-            if snapshot.sort == self._state.settings.gallery_sort:
+            state = self._state
+            if (snapshot.sort, snapshot.gallery_folder) == (
+                state.settings.gallery_sort,
+                state.gallery_folder,
+            ):
                 self._apply(snapshot, progress)
             else:
-                self._again = True  # the order changed meanwhile: read it again
+                self._again = True  # the order or folder changed meanwhile: read again
 
         task: Task[_Snapshot] = Task(fn).on_success(success)
         task.on_failure(self._on_refresh_failure).on_finished(self._on_refresh_finished)
@@ -178,10 +199,13 @@ class LibrarySync(QObject):
         self._loader.retry_unavailable()  # ingest may have made them meanwhile
         self._set_counts(
             LibraryCounts(
-                photo_count=self._gallery.rowCount(),
+                photo_count=snapshot.photo_count,
                 folders=snapshot.folders,
                 failed_count=snapshot.failed,
                 progress=progress,
+                subfolders=snapshot.subfolders,
+                gallery_folder=snapshot.gallery_folder,
+                gallery_count=self._gallery.rowCount(),
             )
         )
         self._state.active_model = snapshot.model
@@ -200,6 +224,9 @@ class LibrarySync(QObject):
         self._last_end = time.monotonic()
         if self._again:
             self.refresh()
+
+    def _on_state_gallery_folder_changed(self, _folder: object) -> None:
+        self.refresh()
 
     def _on_indexer_ingest_will_start(self) -> None:
         self._progress = _STARTING

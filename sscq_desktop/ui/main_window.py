@@ -201,6 +201,9 @@ class MainWindow(QMainWindow):
         self.folders_panel.remove_requested.connect(
             self._on_folders_panel_remove_requested
         )
+        self.folders_panel.folder_selected.connect(
+            self._on_folders_panel_folder_selected
+        )
         self.gallery_view.find_similar_requested.connect(self.find_similar)
         self.gallery_view.preview_requested.connect(
             lambda photo: self.show_preview(photo, self.gallery_model.photos)
@@ -370,6 +373,10 @@ class MainWindow(QMainWindow):
     def _on_folders_panel_remove_requested(self, path: object) -> None:
         assert isinstance(path, Path)
         self.remove_folder(path)
+
+    def _on_folders_panel_folder_selected(self, path: object) -> None:
+        assert path is None or isinstance(path, Path)
+        self.state.gallery_folder = path  # the gallery follows (`LibrarySync`)
 
     # -- searching ------------------------------------------------------------
 

@@ -29,11 +29,13 @@ from PySide6.QtWidgets import (
 
 from sscq_desktop.library.path_text import display_path
 from sscq_desktop.library.records import (
+    FolderId,
     FolderOverview,
     PhotoId,
     PhotoRecord,
     SearchHit,
     SimilarityBand,
+    SubfolderOverview,
 )
 from sscq_desktop.ui.errors import show_exception, user_message
 from sscq_desktop.ui.photo_grid_view import PhotoGridView
@@ -228,21 +230,28 @@ class ResultsPanel(QWidget):
                 return
         raise ValueError(f"{folder} is not one of the library's folders")
 
-    def set_folders(self, folders: Sequence[FolderOverview]) -> None:
-        """Refresh the scope choices, keeping the current one when it still exists."""
+    def set_folders(
+        self,
+        folders: Sequence[FolderOverview],
+        subfolders: Sequence[SubfolderOverview] = (),
+    ) -> None:
+        """Refresh the scope choices, keeping the current one when it still exists.
+
+        Lists each root, then the folders below it that hold photos, indented by
+        depth (a search scoped to a folder finds photos at any depth below it).
+        """
         current = self.scope_combo.currentData()
         self.scope_combo.blockSignals(True)
         self.scope_combo.clear()
         self.scope_combo.addItem("All folders", None)
-        for folder in folders:
-            self.scope_combo.addItem(
-                display_path(folder.path.name or folder.path), folder.path
-            )
-            self.scope_combo.setItemData(
-                self.scope_combo.count() - 1,
-                display_path(folder.path),
-                Qt.ItemDataRole.ToolTipRole,
-            )
+        below: dict[FolderId, list[SubfolderOverview]] = {}
+        for sub in subfolders:
+            below.setdefault(sub.root_id, []).append(sub)
+        for folder in sorted(folders, key=lambda f: str(f.path).lower()):
+            self._add_scope(folder.path, depth=0)
+            for sub in below.get(folder.id, []):
+                depth = len(sub.path.relative_to(folder.path).parts)
+                self._add_scope(sub.path, depth=depth)
         index = self.scope_combo.findData(current) if current is not None else 0
         self.scope_combo.setCurrentIndex(max(index, 0))
         self.scope_combo.blockSignals(False)
@@ -384,6 +393,15 @@ class ResultsPanel(QWidget):
         noun = "photo" if len(shown) == 1 else "photos"
         self.count_label.setText(f"{len(shown)} similar {noun}")
         self.results_ready.emit(list(shown))
+
+    def _add_scope(self, path: Path, *, depth: int) -> None:
+        name = display_path(path.name or path)
+        self.scope_combo.addItem("    " * depth + name, path)
+        self.scope_combo.setItemData(
+            self.scope_combo.count() - 1,
+            display_path(path),
+            Qt.ItemDataRole.ToolTipRole,
+        )
 
     def _on_band_combo_current_index_changed(self, _index: int) -> None:
         self._debounce.start()

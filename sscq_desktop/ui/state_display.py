@@ -1,16 +1,17 @@
 """`StateDisplay`: shows the window's `WindowState` in its widgets.
 
 One `LibraryCounts` snapshot reaches the gallery's count (or its hint while the library
-has no folder), the folder list, the results' folder scope, the failed photos button and
+has no folder), the folder tree, the results' folder scope, the failed photos button and
 the status bar in one go, so they agree; the active model and provider go to the status
 bar, and the last error to its message line. Shows what the state holds; runs nothing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject
 
-from sscq_desktop.library.records import FolderOverview
 from sscq_desktop.ui.folders_panel import FoldersPanel
 from sscq_desktop.ui.gallery_panel import GalleryPanel
 from sscq_desktop.ui.indexing_worker import IndexingWorker
@@ -30,8 +31,8 @@ class StateDisplay(QObject):
     Args:
         state: the state shown.
         gallery: shows the photo count, or the hint of a library without folders.
-        folders: the folder list, with each folder's count.
-        results: its folder scope lists the same folders.
+        folders: the folder tree, with each folder's count.
+        results: its folder scope lists the same folders (roots and subfolders).
         status_bar: progress or the idle line, failed photos, model, last error.
         indexer: says whether the folders are watched (the idle line says so).
         sync: after each refresh, the idle line is written again (watching may change).
@@ -57,7 +58,7 @@ class StateDisplay(QObject):
         self._results = results
         self._status_bar = status_bar
         self._indexer = indexer
-        self._results_folders: tuple[FolderOverview, ...] | None = None
+        self._results_folders: tuple[Path, ...] | None = None
         state.counts_changed.connect(self._on_state_counts_changed)
         state.active_model_changed.connect(self._on_state_model_changed)
         state.provider_changed.connect(self._on_state_model_changed)
@@ -66,11 +67,18 @@ class StateDisplay(QObject):
 
     def _on_state_counts_changed(self, counts: object) -> None:
         assert isinstance(counts, LibraryCounts)
-        self._gallery.show_count(counts.photo_count, has_folders=bool(counts.folders))
-        self._folders.set_folders(counts.folders)
-        if counts.folders != self._results_folders:  # counts change often, folders not
-            self._results_folders = counts.folders
-            self._results.set_folders(counts.folders)
+        self._gallery.show_count(
+            counts.gallery_count,
+            has_folders=bool(counts.folders),
+            folder=counts.gallery_folder,
+        )
+        self._folders.set_folders(counts.folders, counts.subfolders)
+        paths = tuple(f.path for f in counts.folders) + tuple(
+            s.path for s in counts.subfolders
+        )
+        if paths != self._results_folders:  # counts change often, folders not
+            self._results_folders = paths
+            self._results.set_folders(counts.folders, counts.subfolders)
         self._status_bar.set_failed_count(counts.failed_count)
         self._show_status(counts)
 

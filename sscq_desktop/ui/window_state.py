@@ -1,19 +1,25 @@
 """`WindowState`: what the main window's helpers share, one value each, with signals.
 
 The settings in use, the active model and where it runs, the library's counts (one
-snapshot: photos, folders, failed photos and the indexing progress that goes with them)
-and the last error. Helpers write it, widgets follow its signals; setting a value equal
-to the current one emits nothing. Holds values only: it reads no library and runs nothing.
+snapshot: photos, folders, failed photos and the indexing progress that goes with them),
+the last error and the folder the gallery shows. Helpers write it, widgets follow its
+signals; setting a value equal to the current one emits nothing. Holds values only: it
+reads no library and runs nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from sscq_desktop.library.progress import Progress
-from sscq_desktop.library.records import FolderOverview, ModelRecord
+from sscq_desktop.library.records import (
+    FolderOverview,
+    ModelRecord,
+    SubfolderOverview,
+)
 from sscq_desktop.ui.settings import AppSettings
 
 
@@ -21,22 +27,31 @@ from sscq_desktop.ui.settings import AppSettings
 class LibraryCounts:
     """The library's counts as the window shows them, all from one snapshot.
 
-    The gallery's count, the folder list and the status bar show this one value, so
+    The gallery's count, the folder tree and the status bar show this one value, so
     they always agree: the folders' photo counts are counted from the photos the gallery
-    shows, and `progress` is the indexing report that was current when the snapshot was
-    read (its photos are in it).
+    was filled from, and `progress` is the indexing report that was current when the
+    snapshot was read (its photos are in it).
 
     Attributes:
-        photo_count: Indexed photos (the gallery's rows).
+        photo_count: Indexed photos in the library.
         folders: The root folders, each with its indexed photo count.
         failed_count: Photos that could not be read.
         progress: The running scan or ingest; None while none runs.
+        subfolders: The folders below the roots that hold indexed photos, each with
+            its count, in tree order.
+        gallery_folder: The folder the gallery shows (its photos at any depth);
+            None: all photos.
+        gallery_count: The gallery's rows: `photo_count`, or the photos below
+            `gallery_folder`.
     """
 
     photo_count: int = 0
     folders: tuple[FolderOverview, ...] = ()
     failed_count: int = 0
     progress: Progress | None = None
+    subfolders: tuple[SubfolderOverview, ...] = ()
+    gallery_folder: Path | None = None
+    gallery_count: int = 0
 
     def with_folder_status(self, folders: tuple[FolderOverview, ...]) -> LibraryCounts:
         """These counts with the online or offline state of `folders` (same roots).
@@ -62,6 +77,8 @@ class WindowState(QObject):
         provider_changed(str): where the model runs changed (an onnxruntime provider).
         counts_changed(object): a new `LibraryCounts` snapshot.
         last_error_changed(object): the last error sentence (or None) changed.
+        gallery_folder_changed(object): the folder the gallery shows (a `Path`, or
+            None for all photos) changed.
 
     Args:
         settings: the settings in use at first.
@@ -73,6 +90,7 @@ class WindowState(QObject):
     provider_changed = Signal(str)
     counts_changed = Signal(object)
     last_error_changed = Signal(object)
+    gallery_folder_changed = Signal(object)
 
     def __init__(self, settings: AppSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +99,7 @@ class WindowState(QObject):
         self._provider = ""
         self._counts: LibraryCounts | None = None
         self._last_error: str | None = None
+        self._gallery_folder: Path | None = None
 
     @property
     def settings(self) -> AppSettings:
@@ -146,3 +165,14 @@ class WindowState(QObject):
         if value != self._last_error:
             self._last_error = value
             self.last_error_changed.emit(value)
+
+    @property
+    def gallery_folder(self) -> Path | None:
+        """The folder whose photos (at any depth) the gallery shows; None: all photos."""
+        return self._gallery_folder
+
+    @gallery_folder.setter
+    def gallery_folder(self, value: Path | None) -> None:
+        if value != self._gallery_folder:
+            self._gallery_folder = value
+            self.gallery_folder_changed.emit(value)

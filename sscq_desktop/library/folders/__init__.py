@@ -4,6 +4,8 @@
 - ``watcher`` / ``network_fs``: debounced change events (polling on network drives).
 - ``root_status``: whether each root can be read now (an unplugged drive is offline,
   its photos are kept).
+- ``subfolders``: the folders below the roots that hold indexed photos, with their
+  counts, from the catalog's paths.
 
 The only catalog write here is a root's online or offline mark
 (`root_status.check_root`); no Qt.

@@ -61,6 +61,42 @@ def test_folder_overviews_count_indexed_photos_and_say_why_one_is_offline(
     assert gone.photo_count == 10  # its photos are kept
 
 
+def test_subfolders_come_from_the_catalog_with_counts_at_or_below(
+    library: Library, tmp_path: Path, make_photo: Callable[..., Path]
+) -> None:
+    a = tmp_path / "a"
+    layout = {"": 1, "x": 2, "x/y": 2, "z": 3, "x2": 1}  # x2: not below x
+    seed = 0
+    for sub, n in layout.items():
+        for _ in range(n):
+            make_photo(a / sub / f"p{seed}.jpg", seed=seed)
+            seed += 1
+    (a / "empty" / "deeper").mkdir(parents=True)  # no photo: not listed
+    (a / "z" / "broken.jpg").write_bytes(b"not a jpeg")  # failed: not counted
+    (a / "only_broken").mkdir()
+    (a / "only_broken" / "broken.jpg").write_bytes(b"not a jpeg")
+    _indexed(library, a)
+    (root,) = library.folders()
+
+    nodes = library.subfolders()
+    assert [(n.path, n.photo_count) for n in nodes] == [
+        (a / "x", 4),
+        (a / "x" / "y", 2),
+        (a / "x2", 1),
+        (a / "z", 3),
+    ]
+    assert {n.root_id for n in nodes} == {root.id}
+    shutil.rmtree(a / "x")  # the disk is not read: the catalog still holds them
+    assert library.subfolders() == nodes
+    # From photos already read (the window's snapshot): counts agree with them.
+    some = [p for p in library.photos() if p.path.parent != a / "x" / "y"]
+    assert [(n.path, n.photo_count) for n in library.subfolders(some)] == [
+        (a / "x", 2),
+        (a / "x2", 1),
+        (a / "z", 3),
+    ]
+
+
 def test_photos_lists_the_indexed_ones_or_any_status(
     library: Library, two_folders: tuple[Path, Path]
 ) -> None:

@@ -27,7 +27,8 @@ def test_window_opens_and_indexes_the_folder(
     index_folders(qtbot, window, a)
     assert window.gallery_model.rowCount() == 10
     assert [f.photo_count for f in window.folders_panel.folders] == [10]
-    assert "10 photos" in window.folders_panel.list_widget.item(0).text()
+    root = window.folders_panel.item_of(a)
+    assert root is not None and "10 photos" in root.text(0)
     assert "10 photos indexed" in window.status_bar.progress_label.text()
     assert window.status_bar.model_label.text() == "Model: Built-in model, 32 bits"
     assert "Model id: tiny-test-model" in window.status_bar.model_label.toolTip()
@@ -250,7 +251,8 @@ def test_deleted_folder_is_shown_not_fatal(
     with qtbot.waitSignal(window.ingest_did_finish, timeout=30_000):
         window.rescan_action.trigger()
     qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
-    texts = [window.folders_panel.list_widget.item(i).text() for i in range(2)]
+    tree = window.folders_panel.tree
+    texts = [tree.topLevelItem(i).text(0) for i in range(1, 3)]  # 0: All photos
     assert any("offline, photos kept" in t for t in texts)
     assert "offline (photos kept)" in (window.last_error or "")
     assert window.isVisible()

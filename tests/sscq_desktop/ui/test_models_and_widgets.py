@@ -135,11 +135,14 @@ def test_folders_panel_marks_offline_folders(qtbot: QtBot) -> None:
             FolderOverview(FolderId(2), Path("/p/b"), 1, "not found (unplugged)"),
         ]
     )
-    assert panel.list_widget.item(0).text() == "a  —  3 photos"
-    assert panel.list_widget.item(1).text() == "b  —  1 photo  (offline, photos kept)"
-    tip = panel.list_widget.item(1).toolTip()
+    a, b = panel.item_of(Path("/p/a")), panel.item_of(Path("/p/b"))
+    assert a is not None and b is not None
+    assert a.text(0) == "a  —  3 photos"
+    assert b.text(0) == "b  —  1 photo  (offline, photos kept)"
+    tip = b.toolTip(0)
     assert "/p/b is offline: not found (unplugged). Its photos are kept" in tip
-    assert "offline" not in panel.list_widget.item(0).toolTip()
+    assert "offline" not in a.toolTip(0)
+    assert panel.tree.topLevelItem(0).text(0) == "All photos  —  4 photos"
 
 
 def test_status_bar_names_the_model_and_says_when_there_is_none(

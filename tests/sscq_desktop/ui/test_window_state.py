@@ -40,6 +40,7 @@ def test_each_change_emits_one_signal_with_the_new_value_and_no_change_none(
         "provider_changed",
         "counts_changed",
         "last_error_changed",
+        "gallery_folder_changed",
     ):
         getattr(state, name).connect(lambda v, n=name: seen.append((n, v)))
     sorted_by_name = AppSettings(gallery_sort="name")
@@ -58,12 +59,14 @@ def test_each_change_emits_one_signal_with_the_new_value_and_no_change_none(
         state.provider = "CPU"
         state.counts = LibraryCounts(**vars(counts))
         state.last_error = "Folder offline (photos kept): /p"
+        state.gallery_folder = Path("/p/x")
     assert seen == [
         ("settings_changed", sorted_by_name),
         ("active_model_changed", model),
         ("provider_changed", "CPU"),
         ("counts_changed", counts),
         ("last_error_changed", "Folder offline (photos kept): /p"),
+        ("gallery_folder_changed", Path("/p/x")),
     ]
     assert (state.photo_count, state.failed_count) == (3, 1)
     state.last_error = None
@@ -150,9 +153,9 @@ def test_remove_question_names_the_folder_its_photos_and_keeps_the_files(
 
 
 def _select(window: MainWindow, path: Path) -> None:
+    """Choose `path` in the folder tree, as a click does."""
     panel = window.folders_panel
-    row = [f.path for f in panel.folders].index(path)
-    panel.list_widget.setCurrentRow(row)
+    panel.tree.setCurrentItem(panel.item_of(path))
 
 
 def test_remove_asks_first_and_the_empty_gallery_says_to_add_a_folder(
@@ -180,13 +183,17 @@ def test_remove_asks_first_and_the_empty_gallery_says_to_add_a_folder(
     qtbot.wait(200)
     qtbot.waitUntil(lambda: not window.runner.active_count, timeout=10_000)
     assert {f.path for f in library.folders()} == {a, b}
-    assert window.gallery_model.rowCount() == 19
+    assert window.gallery_model.rowCount() == 10  # a chosen: its photos shown
+    assert window.state.photo_count == 19  # nothing left the library
 
     answer[0] = True
     with qtbot.waitSignal(window.index_did_change, timeout=10_000):
         panel.remove_button.click()
     qtbot.waitUntil(lambda: [f.path for f in panel.folders] == [b], timeout=10_000)
     assert {f.path for f in library.folders()} == {b}
+    # The chosen folder left: the gallery shows all photos again.
+    qtbot.waitUntil(lambda: window.gallery_model.rowCount() == 9, timeout=10_000)
+    assert panel.selected_folder() is None and window.state.gallery_folder is None
     assert a.is_dir() and len(list(a.iterdir())) == 10  # the files stay on disk
     assert not window.gallery_panel.hint_label.isVisible()
 
