@@ -328,7 +328,16 @@ class Indexer:
                         break
                     added = self._added_folders(known)
                     self._watch_online(watcher)
-                    self._delete_held(self._held.expired(now=time.monotonic()))
+                    expired = self._held.expired(now=time.monotonic())
+                    if expired:  # vanished long enough: no move claimed them
+                        self._delete_held(expired)
+                        batches += 1
+                        yield Progress(
+                            phase="watch",
+                            done=batches,
+                            total=0,
+                            message=f"{len(expired)} deleted",
+                        )
                     if time.monotonic() >= next_check:
                         # Roots come and go without events (a drive plugged back
                         # in, a share mounted): look at each one; one that is back
