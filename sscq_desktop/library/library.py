@@ -439,7 +439,12 @@ class Library:
         if model_id is None:
             raise NoModelError("no model is available")
         return near_duplicate_groups(
-            reader, model_id, rule, folders=folders, cancel=cancel
+            reader,
+            model_id,
+            rule,
+            folders=folders,
+            thumbnails_dir=self.paths.thumbnails_dir,
+            cancel=cancel,
         )
 
     def move_to_trash(self, photo_ids: Sequence[PhotoId]) -> TrashOutcome:

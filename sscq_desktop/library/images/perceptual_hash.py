@@ -29,6 +29,7 @@ _MIN_CONTENT = (
     0.2  # a trim keeping less than this fraction of each side is not a border
 )
 _TRIM_PASSES = 3  # padding around a photo with its own plain border: both go
+_GRID = 4  # cells per side of `colour_layout`
 
 
 def _dct_matrix(n: int) -> npt.NDArray[np.float64]:
@@ -105,6 +106,28 @@ def phash(image: Image.Image) -> int:
     )  # (32, 32)
     low = (_DCT @ grey @ _DCT.T)[:_LOW, :_LOW]
     return _pack(low > np.median(low))
+
+
+def colour_layout(image: Image.Image) -> npt.NDArray[np.float32]:
+    """Where the colours are: the chromaticity of a 4x4 grid of the photo, border trimmed.
+
+    Each cell's mean red and green over red + green + blue: a brightness edit, a
+    re-encode or a resize keep it; a photo of another colour does not. The hashes and
+    the embedding (trained to ignore colour) cannot tell two flat, graphic images of the
+    same layout and different colours apart; this can.
+
+    Shape:
+        Returns ``(4, 4, 2)`` float32 in [0, 1].
+    """
+    cells = trim_uniform_border(image).resize((_GRID, _GRID), Image.Resampling.BOX)
+    rgb = np.asarray(cells, dtype=np.float32) + 1.0  # (4, 4, 3); +1: black is grey
+    chroma: npt.NDArray[np.float32] = rgb[..., :2] / rgb.sum(axis=2, keepdims=True)
+    return chroma
+
+
+def colour_distance(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """Mean absolute difference of two `colour_layout`s (0: the same colours)."""
+    return float(np.abs(a - b).mean())
 
 
 def perceptual_hashes(image: Image.Image) -> PerceptualHashes:

@@ -5,8 +5,11 @@ ingest (dHash + pHash, 128 bits; `images.perceptual_hash`) and the cosine of the
 embeddings of the active model. A pair is a duplicate at a `DuplicateLevel` when its hash
 distance (differing bits of both hashes together) is at most `hash_only`, or at most
 `hash_with_embedding` with an embedding cosine of at least `min_cosine` (crops and small
-rotations move the hashes a little and keep the content). The levels were tuned on
-generated edits of held-out photos (`tests/benchmarks/bench_near_duplicates.py`).
+rotations move the hashes a little and keep the content), and its colour layouts (read
+from the two thumbnails, `perceptual_hash.colour_layout`) differ by at most
+`max_colour_distance`: neither the grey hashes nor the colour-blind embedding tell two
+flat images of one layout and other colours apart. The levels were tuned on generated
+edits of held-out photos (`tests/benchmarks/bench_near_duplicates.py`).
 
 Every pair's hash distance is computed in numpy blocks (a few million pairs at a time, in
 uint8: no Python loop over pairs), the cosine only for pairs close enough in hash; groups never chain: a photo joins a group only if it matches every member
@@ -23,9 +26,15 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from sscq_desktop.library.catalog.reader import CatalogReader
-from sscq_desktop.library.images.perceptual_hash import hamming
+from sscq_desktop.library.images.perceptual_hash import (
+    colour_distance,
+    colour_layout,
+    hamming,
+)
+from sscq_desktop.library.images.thumbnails import thumbnail_path
 from sscq_desktop.library.progress import Progress, ProgressMeter, is_cancelled
 from sscq_desktop.library.records import DuplicateGroup, PhotoId, PhotoRecord
 
@@ -44,6 +53,9 @@ class DuplicateLevel:
         hash_with_embedding: Largest hash distance that makes a pair together with
             an embedding cosine of at least `min_cosine`.
         min_cosine: See `hash_with_embedding`.
+        max_colour_distance: Largest `colour_distance` of the pair's colour layouts
+            (read from their thumbnails): neither the hashes nor the colour-blind
+            embedding tell two flat images of one layout and other colours apart.
     """
 
     key: str
@@ -51,6 +63,7 @@ class DuplicateLevel:
     hash_only: int
     hash_with_embedding: int
     min_cosine: float
+    max_colour_distance: float
 
     def matches(
         self,
@@ -64,9 +77,9 @@ class DuplicateLevel:
 
 
 DUPLICATE_LEVELS: tuple[DuplicateLevel, ...] = (
-    DuplicateLevel("exact", "Exact copies", 10, 10, 1.0),
-    DuplicateLevel("edited", "Edited copies", 20, 40, 0.90),
-    DuplicateLevel("similar", "Similar shots", 24, 56, 0.85),
+    DuplicateLevel("exact", "Exact copies", 10, 10, 1.0, 0.03),
+    DuplicateLevel("edited", "Edited copies", 20, 40, 0.90, 0.03),
+    DuplicateLevel("similar", "Similar shots", 24, 56, 0.85, 0.06),
 )
 """The levels, strictest first."""
 
@@ -236,6 +249,7 @@ def near_duplicate_groups(
     level: DuplicateLevel,
     *,
     folders: Sequence[Path] | None = None,
+    thumbnails_dir: Path | None = None,
     cancel: threading.Event | None = None,
 ) -> Generator[Progress, None, list[DuplicateGroup]]:
     """Groups of near-duplicate photos of the library, the copy to keep first in each.
@@ -245,6 +259,8 @@ def near_duplicate_groups(
         model_id: The model whose stored embeddings are compared.
         level: How alike copies must be.
         folders: Only consider photos at or below these folders.
+        thumbnails_dir: The ingest's thumbnail cache: pairs whose colour layouts
+            differ by more than the level allows are dropped (None: not checked).
         cancel: Stops early (the groups found so far are returned).
 
     Yields:
@@ -262,6 +278,8 @@ def near_duplicate_groups(
     pairs = yield from find_pairs(
         dh[in_hash], ph[in_hash], emb[in_emb], level, cancel=cancel
     )
+    if thumbnails_dir is not None:
+        pairs = same_colours(pairs, common, reader, thumbnails_dir, level)
     groups: list[DuplicateGroup] = []
     for members in group_pairs(len(common), pairs):
         photos = [reader.photo(PhotoId(int(common[m]))) for m in members]
@@ -270,3 +288,54 @@ def near_duplicate_groups(
             groups.append(DuplicateGroup(tuple(found)))
     groups.sort(key=lambda g: (-len(g.photos), min(g.photo_ids)))
     return groups
+
+
+def same_colours(
+    pairs: DuplicatePairs,
+    photo_ids: npt.NDArray[np.int64],
+    reader: CatalogReader,
+    thumbnails_dir: Path,
+    level: DuplicateLevel,
+) -> DuplicatePairs:
+    """The pairs whose colour layouts (from their cached thumbnails) agree at `level`.
+
+    Only photos already in a pair are read (a few per pair at most, each once). A photo
+    whose thumbnail is missing or unreadable keeps its pairs: the hashes and the
+    embedding decided them.
+
+    Args:
+        pairs: Pairs of rows of `photo_ids`.
+        photo_ids: The photo id of each row.
+        reader: Where a photo's content key (its thumbnail's name) is read.
+        thumbnails_dir: The ingest's thumbnail cache.
+        level: Its `DuplicateLevel.max_colour_distance` applies.
+    """
+    layouts: dict[int, npt.NDArray[np.float32] | None] = {}
+
+    def layout(row: int) -> npt.NDArray[np.float32] | None:
+        if row not in layouts:
+            photo = reader.photo(PhotoId(int(photo_ids[row])))
+            found = None
+            if photo is not None and photo.content_key:
+                path = thumbnail_path(thumbnails_dir, photo.content_key)
+                try:
+                    with Image.open(path) as image:
+                        found = colour_layout(image)
+                except (OSError, ValueError):
+                    found = None
+            layouts[row] = found
+        return layouts[row]
+
+    keep = np.ones(len(pairs.first), dtype=bool)
+    for k, (i, j) in enumerate(
+        zip(pairs.first.tolist(), pairs.second.tolist(), strict=True)
+    ):
+        a, b = layout(i), layout(j)
+        if a is not None and b is not None:
+            keep[k] = colour_distance(a, b) <= level.max_colour_distance
+    return DuplicatePairs(
+        pairs.first[keep],
+        pairs.second[keep],
+        pairs.hash_distance[keep],
+        pairs.cosine[keep],
+    )

@@ -6,6 +6,7 @@ checked for their known properties on photo-like images (smooth shapes and textu
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sqlite3
 from collections.abc import Callable
@@ -16,8 +17,11 @@ import pytest
 from library_testkit import Counter
 from PIL import Image, ImageDraw
 
+from sscq_desktop.library import library as library_module
 from sscq_desktop.library.catalog.schema import SCHEMA_VERSION
 from sscq_desktop.library.images.perceptual_hash import (
+    colour_distance,
+    colour_layout,
     dhash,
     hamming,
     perceptual_hashes,
@@ -30,6 +34,7 @@ from sscq_desktop.library.search.duplicates import (
     DUPLICATE_LEVELS,
     DuplicateLevel,
     DuplicatePairs,
+    duplicate_level,
     group_pairs,
 )
 from sscq_desktop.model.artifact import ModelArtifact
@@ -212,3 +217,34 @@ def test_the_block_search_finds_exactly_the_pairs_the_rule_accepts(
     assert pairs.hash_distance.tolist() == [
         dist[a, b] for a, b in zip(pairs.first, pairs.second, strict=True)
     ]
+
+
+def test_a_photo_of_the_same_layout_in_other_colours_is_no_copy(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _library_photos(tmp_path / "photos")
+    photo = Image.open(tmp_path / "photos" / "holiday.jpg").convert("RGB")
+    red, green, blue = photo.split()
+    Image.merge("RGB", (blue, green, red)).save(tmp_path / "photos" / "recoloured.jpg")
+    library.add_folder(tmp_path / "photos")
+    run_job(library.update())
+    colour_blind = dataclasses.replace(
+        duplicate_level("edited"), max_colour_distance=float("inf")
+    )
+    monkeypatch.setattr(library_module, "duplicate_level", lambda key: colour_blind)
+    blind = run_job(library.near_duplicates())
+    assert "recoloured.jpg" in [p.name for g in blind for p in g.paths]  # hashes agree
+    monkeypatch.undo()
+    groups = run_job(library.near_duplicates())
+    assert [[p.name for p in g.paths] for g in groups] == [
+        ["holiday.jpg", "holiday_crop.jpg", "holiday_small.jpg"]
+    ]
+
+
+def test_colour_layouts_keep_brightness_edits_and_tell_colours_apart() -> None:
+    photo = scene(7)
+    brighter = photo.point(lambda v: min(255, int(v * 1.3)))
+    red, green, blue = photo.split()
+    swapped = Image.merge("RGB", (blue, green, red))
+    assert colour_distance(colour_layout(photo), colour_layout(brighter)) < 0.03
+    assert colour_distance(colour_layout(photo), colour_layout(swapped)) > 0.03
