@@ -101,6 +101,7 @@ class DuplicatesView(QWidget):
         self._requests = LatestRequest()
         self._items: dict[str, list[QTreeWidgetItem]] = {}
         self.loaded = False
+        self._trashing = False  # a move to the trash runs: it cannot be started again
         self.groups: list[list[PhotoRecord]] = []
         self.confirm_box: QMessageBox | None = None
         """The open "Move … to the Trash?" question, if any."""
@@ -262,6 +263,7 @@ class DuplicatesView(QWidget):
         """Move `photos` to the trash in the background, report failures, refresh."""
         library = self._library
         ids = [p.id for p in photos]
+        self._trashing = True
         self.trash_button.setEnabled(False)
         self.summary.setText(f"Moving {len(ids)} photos to the Trash…")
 
@@ -271,6 +273,7 @@ class DuplicatesView(QWidget):
         def success(outcome: TrashOutcome) -> None:
             if not shiboken6.isValid(self):
                 return
+            self._trashing = False
             if outcome.failed:
                 self._report_failures(outcome)
             self.trash_done.emit(outcome)
@@ -278,6 +281,7 @@ class DuplicatesView(QWidget):
 
         def failure(exc: BaseException) -> None:
             if shiboken6.isValid(self):
+                self._trashing = False
                 self.summary.setText(
                     f"Could not move to the Trash: {user_message(exc)}"
                 )
@@ -314,7 +318,7 @@ class DuplicatesView(QWidget):
         self._update_trash_button()
 
     def _update_trash_button(self) -> None:
-        self.trash_button.setEnabled(bool(self.marked()))
+        self.trash_button.setEnabled(not self._trashing and bool(self.marked()))
 
     def _on_level_combo_changed(self, _index: int) -> None:
         self.level_changed.emit(self.level)

@@ -213,6 +213,9 @@ class MainWindow(QMainWindow):
             lambda hit: self.show_preview(hit, self.results_panel.model.hits)
         )
         self.duplicates_view.preview_requested.connect(self.show_preview)
+        # Trashed photos leave the gallery, the counts and the tree at once, watched
+        # folders or not.
+        self.duplicates_view.trash_done.connect(lambda _: self.refresh_library())
         self.duplicates_view.level_changed.connect(
             lambda key: self.apply_settings(self.settings.replace(duplicate_level=key))
         )

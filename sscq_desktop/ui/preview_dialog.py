@@ -82,6 +82,7 @@ class PreviewDialog(QDialog):
         self.index = index
         self.path = Path()
         self._shown = 0  # generation of the photo shown: stale decodes are dropped
+        self._tasks: list[Task[QImage | None]] = []  # the decodes of the photo shown
         self._pixmap: QPixmap | None = None
         self._full = False  # the photo itself is shown, not its thumbnail
         self._failure: str | None = None  # why the library could not decode it
@@ -165,25 +166,29 @@ class PreviewDialog(QDialog):
         self.previous_button.setVisible(len(self._photos) > 1)
         self.next_button.setVisible(len(self._photos) > 1)
         library = self._library
+        for task in self._tasks:  # stepping on: the photo left needs no decode
+            task.cancel()
 
         def thumbnail_fn(ctx: TaskContext) -> QImage | None:
+            ctx.check_cancelled()
             status = library.thumbnail_status(path)
             if status.state != "ready" or status.path is None:
                 return None
             return read_cached_thumbnail(status.path, _THUMBNAIL_SIDE)
 
-        def photo_fn(ctx: TaskContext) -> QImage:
+        def photo_fn(ctx: TaskContext) -> QImage | None:
+            ctx.check_cancelled()
             rendered = library.render_image(path, max_side=PREVIEW_SIZE)
             return qimage_from_rgb(rendered.pixels)
 
-        Task(thumbnail_fn).on_success(
-            lambda image: self._on_thumbnail_task_done(shown, image)
-        ).start(self._runner)  # only a head start: a failure changes nothing
-        Task(photo_fn).on_success(
-            lambda image: self._on_photo_task_done(shown, image)
-        ).on_failure(lambda exc: self._on_photo_task_failed(shown, exc)).start(
-            self._runner
-        )
+        thumbnail: Task[QImage | None] = Task(thumbnail_fn)
+        thumbnail.on_success(lambda image: self._on_thumbnail_task_done(shown, image))
+        thumbnail.start(self._runner)  # only a head start: a failure changes nothing
+        full: Task[QImage | None] = Task(photo_fn)
+        full.on_success(lambda image: self._on_photo_task_done(shown, image))
+        full.on_failure(lambda exc: self._on_photo_task_failed(shown, exc))
+        full.start(self._runner)
+        self._tasks = [thumbnail, full]
 
     def _current(self, shown: int) -> bool:
         """Whether a decode for generation `shown` is still wanted."""
@@ -201,8 +206,8 @@ class PreviewDialog(QDialog):
             self._show_failure_under_thumbnail(self._failure)
         self.thumbnail_shown.emit()
 
-    def _on_photo_task_done(self, shown: int, image: QImage) -> None:
-        if not self._current(shown):  # closed, or another photo shown meanwhile
+    def _on_photo_task_done(self, shown: int, image: QImage | None) -> None:
+        if image is None or not self._current(shown):  # closed, or stepped on
             return
         self._full = True
         self._pixmap = QPixmap.fromImage(image)

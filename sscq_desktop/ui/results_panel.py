@@ -253,8 +253,15 @@ class ResultsPanel(QWidget):
                 depth = len(sub.path.relative_to(folder.path).parts)
                 self._add_scope(sub.path, depth=depth)
         index = self.scope_combo.findData(current) if current is not None else 0
+        if index < 0 and any(current.is_relative_to(f.path) for f in folders):
+            # Its photos are being read again (a rescan): it stays chosen, as the
+            # search shown was scoped to it, and comes back in its place later.
+            self._add_scope(current, depth=0)
+            index = self.scope_combo.count() - 1
         self.scope_combo.setCurrentIndex(max(index, 0))
         self.scope_combo.blockSignals(False)
+        if index < 0 and current is not None:  # its root was removed: search them all
+            self._debounce.start()
 
     def search_photo(self, photo: PhotoRecord | SearchHit) -> None:
         """Find photos similar to a photo of the library."""

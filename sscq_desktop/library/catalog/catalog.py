@@ -42,6 +42,12 @@ from sscq_desktop.library.records import (
 _WRITE_CHUNK = 2000  # rows per transaction when applying a large reconciliation
 
 
+NO_HASHES = (b"", b"")
+"""`IngestRecord.hashes` of an indexed photo whose hashes could not be computed (its
+backfill decode failed): stored as empty blobs, so it is neither retried on every run nor
+failed; near duplicates leave it out."""
+
+
 @dataclass(frozen=True)
 class IngestRecord:
     """The outcome of decoding and encoding one image, as the writer stores it.
@@ -257,6 +263,13 @@ class Catalog:
         }
         with self.transaction() as conn:
             for r in records:
+                if r.hashes == NO_HASHES and r.error is None:
+                    conn.execute(
+                        "UPDATE images SET dhash = ?, phash = ? "
+                        "WHERE id = ? AND status = 'ok'",
+                        (*NO_HASHES, r.photo_id),
+                    )
+                    continue
                 if r.error is not None:
                     conn.execute(
                         "UPDATE images SET status = 'error', error = ?, size = ?, mtime_ns = ?, "

@@ -448,7 +448,7 @@ class CatalogReader:
         """
         rows = self._db.rows(
             "SELECT id, dhash, phash FROM images WHERE status = 'ok' "
-            "AND dhash IS NOT NULL AND phash IS NOT NULL ORDER BY id"
+            "AND length(dhash) = 8 AND length(phash) = 8 ORDER BY id"
         )
         return (
             np.asarray([r[0] for r in rows], dtype=np.int64),

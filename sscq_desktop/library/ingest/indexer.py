@@ -450,7 +450,7 @@ class Indexer:
             protected.extend(gone)
         known = self._catalog.reader.known_files(under=scoped)
         rec = reconcile(
-            [*disk], [*known, *self._held.candidates(known)],
+            [*disk], [*known, *self._still_held(self._held.candidates(known))],
             key_of=_safe_key, settle_ns=int(settle_s * 1e9), protected=protected,
         )  # fmt: skip
         self._held.settle(rec, {k.id for k in known}, now=time.monotonic())
@@ -459,8 +459,22 @@ class Indexer:
 
     def _delete_held(self, rows: list[KnownFile]) -> None:
         """Delete vanished photos whose hold is over (no move claimed them)."""
+        rows = self._still_held(rows)
         if rows:
             self._apply(Reconciliation(deleted=rows))
+
+    def _still_held(self, rows: list[KnownFile]) -> list[KnownFile]:
+        """The held rows still in the catalog as they were held (same id, same path).
+
+        Another write may have removed one meanwhile (Move to Trash, a folder removed)
+        and SQLite may have given its id to a new photo: that one is not touched.
+        """
+        reader = self._catalog.reader
+        return [
+            row
+            for row in rows
+            if (photo := reader.photo(row.id)) is not None and photo.path == row.path
+        ]
 
     def _apply(self, rec: Reconciliation) -> None:
         for key in self._catalog.apply_reconciliation(rec):

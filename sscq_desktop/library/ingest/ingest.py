@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sscq_desktop.library.catalog.catalog import Catalog, IngestRecord
+from sscq_desktop.library.catalog.catalog import NO_HASHES, Catalog, IngestRecord
 from sscq_desktop.library.catalog.reader import WorkItem
 from sscq_desktop.library.images.decode_pool import (
     DECODER_FAILURES,
@@ -265,6 +265,15 @@ class IngestPipeline:
             encoded[model_id] += len(rows)
         records = []
         for d in batch:
+            if d.error is not None and not d.item.model_ids:
+                # Only its hashes were wanted (a catalog from before V5): the photo
+                # stays indexed and searchable; it is just left out of near duplicates.
+                records.append(
+                    IngestRecord(
+                        d.item.photo_id, d.size, d.mtime_ns, d.key, hashes=NO_HASHES
+                    )
+                )
+                continue
             if d.error is not None:
                 records.append(
                     IngestRecord(

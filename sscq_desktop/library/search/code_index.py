@@ -113,14 +113,6 @@ class CodeIndex:
         )
         return found
 
-    def row_or_missing(self, photo_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        """Row number of each photo id, -1 where the id is not in the snapshot."""
-        ids = np.asarray(photo_ids, dtype=np.int64).ravel()
-        if self.size == 0:
-            return np.full(ids.shape, -1, dtype=np.int64)
-        rows = np.minimum(np.searchsorted(self.photo_ids, ids), self.size - 1)
-        return np.where(self.photo_ids[rows] == ids, rows, -1).astype(np.int64)
-
     def search(
         self,
         query: npt.ArrayLike,

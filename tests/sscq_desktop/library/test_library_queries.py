@@ -182,7 +182,9 @@ def test_near_duplicates_take_a_named_level(
         ["a9.jpg", "copy_of_a9.jpg"]
     ]
     loose = run_job(library.near_duplicates(level="similar"))
-    assert sum(len(g.paths) for g in loose) > 2  # flat grids look alike to it
+    # At least as loose as Edited copies; the other flat grids, alike in hashes and
+    # embedding, differ in colour, which every level checks.
+    assert any({"a9.jpg", "copy_of_a9.jpg"} <= {p.name for p in g.paths} for g in loose)
     with pytest.raises(ValueError, match="exact, edited, similar"):
         run_job(library.near_duplicates(level="0.95"))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from broken_files import break_in_place
 from library_testkit import Counter
 from PIL import Image, ImageDraw
 
@@ -248,3 +249,28 @@ def test_colour_layouts_keep_brightness_edits_and_tell_colours_apart() -> None:
     swapped = Image.merge("RGB", (blue, green, red))
     assert colour_distance(colour_layout(photo), colour_layout(brighter)) < 0.03
     assert colour_distance(colour_layout(photo), colour_layout(swapped)) > 0.03
+
+
+def test_a_backfill_that_cannot_read_a_photo_never_fails_it(
+    open_library: Callable[..., Library], tiny_artifact: ModelArtifact, tmp_path: Path
+) -> None:
+    _library_photos(tmp_path / "photos")
+    lib = open_library(tiny_artifact)
+    lib.add_folder(tmp_path / "photos")
+    run_job(lib.update())
+    catalog = lib.paths.catalog_path
+    lib.close()
+    _make_pre_v5(catalog)
+    broken = tmp_path / "photos" / "other_0.jpg"
+    break_in_place(broken)  # same size and mtime: no scan sees a change
+
+    lib = open_library()
+    summary = run_job(lib.ingest())  # the hash backfill: this one cannot be decoded
+    assert summary.done == 9
+    photo = lib.photo_by_path(broken)
+    assert photo is not None and photo.status == "ok"  # still indexed and searchable
+    assert lib.count_errors() == 0
+    assert run_job(lib.ingest()).done == 0  # not tried again on every run
+    groups = run_job(lib.near_duplicates())  # left out of near duplicates, no error
+    assert [len(g.photos) for g in groups] == [3]
+    lib.close()

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import index_folders, write_photo, write_resized_copy
+from conftest import gallery_names, index_folders, write_photo, write_resized_copy
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -143,6 +143,8 @@ def test_moving_the_marked_copies_to_the_trash_asks_then_forgets_them(
     qtbot: QtBot, window: MainWindow, copies: Path, fake_trash: Path
 ) -> None:
     index_folders(qtbot, window, copies)
+    window.apply_settings(window.settings.replace(watch_folders=False))
+    qtbot.waitUntil(lambda: not window.watching, timeout=10_000)
     show_groups(qtbot, window)
     view = window.duplicates_view
     marked = view.marked()
@@ -163,6 +165,11 @@ def test_moving_the_marked_copies_to_the_trash_asks_then_forgets_them(
     assert (copies / "beach.jpg").exists()
     assert all(window.library.photo(p.id) is None for p in marked)
     assert refreshed.args[0] == []  # the group is gone: one copy is left
+    # The gallery and counts follow at once, even with no watcher to notice.
+    qtbot.waitUntil(
+        lambda: "beach_small.jpg" not in gallery_names(window), timeout=5_000
+    )
+    assert "beach_crop.jpg" not in gallery_names(window)
 
 
 def test_cancel_moves_nothing(
